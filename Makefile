@@ -1,0 +1,38 @@
+# Two commands do all set-up on a fresh Debian machine: `make demo` and `make test`.
+VENV := .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.PHONY: system venv setup demo test lint bench clean
+
+system:
+	$(SUDO) bash scripts/install-system.sh
+
+$(VENV)/.installed: pyproject.toml
+	[ -x $(PY) ] || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+setup: system venv
+
+demo: setup
+	$(VENV)/bin/hotline setup
+	$(VENV)/bin/hotline demo
+
+test: setup
+	$(VENV)/bin/pytest -q -rs
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy agi asr ivr_flows api tickets routing prompts hotline
+
+bench: setup
+	$(PY) bench/router.py
+	$(PY) bench/asr.py
+	$(PY) bench/turn_latency.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

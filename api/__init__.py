@@ -1,0 +1,1 @@
+"""HTTP API (FastAPI): thin views over the domain services."""

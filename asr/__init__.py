@@ -1,0 +1,1 @@
+"""Speech recognition: Vosk, audio handling and streaming decode of growing recordings."""

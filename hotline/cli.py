@@ -1,0 +1,197 @@
+"""The `hotline` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+from hotline import logs
+from hotline.errors import DomainError
+from hotline.settings import VOSK_MODEL_NAME, Settings
+
+log = logging.getLogger("hotline")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(args, "api_port", None):
+        overrides["api_port"] = args.api_port
+    if getattr(args, "agi_port", None):
+        overrides["agi_port"] = args.agi_port
+    if getattr(args, "simulate", False):
+        overrides["simulated_parties"] = True
+    return Settings(**overrides)
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    from asr.model import ModelUnavailable, ensure_model
+    from hotline.asterisk import render_config
+    from hotline.settings import VOSK_MODEL_SHA256, VOSK_MODEL_SIZE, VOSK_MODEL_URL
+    from hotline.stack import prepare
+
+    settings = _settings(args)
+    prepare(settings)
+    render_config(settings)
+    print(f"home: {settings.home}  database: migrated  prompts: rendered  asterisk config: rendered")
+    if args.skip_model:
+        return 0
+    try:
+        def progress(done: int, total: int) -> None:
+            print(f"\rdownloading {VOSK_MODEL_NAME}: {done * 100 // max(total, 1)}%", end="", flush=True)
+
+        path = ensure_model(settings.vosk_model_dir, VOSK_MODEL_URL, VOSK_MODEL_SHA256, VOSK_MODEL_SIZE,
+                            progress)
+        print(f"\nVosk model ready at {path} (SHA-256 verified)")
+    except ModelUnavailable as e:
+        print(f"\nVosk model not installed: {e}. The hotline still runs: calls are recorded and "
+              "tickets are marked for operator transcription.")
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from hotline.stack import Stack
+
+    settings = _settings(args)
+    stack = Stack(settings)
+    stack.start()
+    print(f"hotline up: API {stack.api_url}  FastAGI {settings.agi_host}:{settings.agi_port}  "
+          f"AMI {settings.ami_host}:{settings.ami_port}  home {settings.home}", flush=True)
+    return stack.wait()
+
+
+def cmd_agi_server(args: argparse.Namespace) -> int:
+    from hotline.roots import build_agi_server
+
+    settings = _settings(args)
+    server = build_agi_server(settings, mode=args.mode)
+
+    def _stop(_sig: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    log.info("FastAGI listening on %s:%d", settings.agi_host, server.bound_port)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+    return 0
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from hotline.roots import build_api
+
+    settings = _settings(args)
+    uvicorn.run(build_api(settings), host=settings.api_host, port=settings.api_port, log_level="warning")
+    return 0
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    from hotline.simcall import place_call
+
+    settings = _settings(args)
+    result = place_call(settings, Path(args.audio), caller=args.caller, dialed=args.dialed,
+                        then=args.then or [], timeout_s=args.timeout)
+    print(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_router(args: argparse.Namespace) -> int:
+    from routing import cli as rcli
+
+    settings = _settings(args)
+    model_file = Path(args.model) if args.model else settings.router_model_file
+    if args.router_cmd == "train":
+        return rcli.cmd_train(args.csv, args.text_col, args.label_col, model_file)
+    return rcli.cmd_eval(args.csv, args.text_col, args.label_col, model_file)
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from routing import cli as rcli
+
+    settings = _settings(args)
+    return rcli.cmd_classify(args.text, settings.router_model_file, dialed_number=args.dialed)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from hotline.demo import run_demo
+
+    return run_demo(_settings(args), keep_running=not args.exit)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hotline", description="12345 government service hotline")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("setup", help="create HOTLINE_HOME, migrate, render prompts, fetch the Vosk model")
+    s.add_argument("--skip-model", action="store_true")
+    s.set_defaults(func=cmd_setup)
+
+    s = sub.add_parser("up", help="run the whole stack in the foreground")
+    s.add_argument("--api-port", type=int)
+    s.add_argument("--agi-port", type=int)
+    s.add_argument("--simulate", action="store_true",
+                   help="operators and emergency lines are simulated answering parties")
+    s.set_defaults(func=cmd_up)
+
+    s = sub.add_parser("agi-server", help="run only the FastAGI server")
+    s.add_argument("--agi-port", type=int)
+    s.add_argument("--mode", choices=["fork", "thread"], default="fork")
+    s.set_defaults(func=cmd_agi_server)
+
+    s = sub.add_parser("api", help="run only the HTTP API")
+    s.add_argument("--api-port", type=int)
+    s.set_defaults(func=cmd_api)
+
+    s = sub.add_parser("call", help="place a simulated call into a running stack; prints the ticket")
+    s.add_argument("audio", help="the caller's first utterance (any WAV)")
+    s.add_argument("--caller", default="13800138000")
+    s.add_argument("--dialed", default="12345")
+    s.add_argument("--then", nargs="*", metavar="STEP",
+                   help="answers to the next prompts: AUDIO.wav, dtmf:DIGITS, silence:SECONDS, hangup")
+    s.add_argument("--timeout", type=float, default=180)
+    s.set_defaults(func=cmd_call)
+
+    s = sub.add_parser("router", help="train or evaluate the department router")
+    rs = s.add_subparsers(dest="router_cmd", required=True)
+    for name in ("train", "eval"):
+        r = rs.add_parser(name)
+        r.add_argument("--csv", required=True)
+        r.add_argument("--text-col", default="text")
+        r.add_argument("--label-col", default="label")
+        r.add_argument("--model", help="model file (default: HOTLINE_HOME/models/router.joblib)")
+    s.set_defaults(func=cmd_router)
+
+    s = sub.add_parser("classify", help="classify one request; prints JSON")
+    s.add_argument("text")
+    s.add_argument("--dialed")
+    s.set_defaults(func=cmd_classify)
+
+    s = sub.add_parser("demo", help="start the stack, place one simulated call, print the ticket")
+    s.add_argument("--api-port", type=int)
+    s.add_argument("--exit", action="store_true", help="stop the stack after the call")
+    s.set_defaults(func=cmd_demo, simulate=True)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = _settings(args)
+    logs.setup(settings.log_level, settings.logs_dir / "hotline.log")
+    try:
+        return int(args.func(args))
+    except DomainError as e:
+        print(f"hotline: {e.message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

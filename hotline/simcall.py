@@ -1,0 +1,111 @@
+"""`hotline call`: a simulated citizen call into a running stack, through real Asterisk.
+
+The citizen is a Local channel running the [citizen] context of extensions_sim.conf: it waits for
+each prompt to finish, then plays the next step (speech, DTMF or hangup)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agi.ami import AmiClient
+from asr.audio import read_wav_pcm8k, write_wav
+from hotline.asterisk import AsteriskLayout, ami_secret_for
+from hotline.errors import InvalidInput
+from hotline.db import open_database
+from hotline.settings import Settings
+from tickets import service
+from tickets.models import CallOutcome
+from tickets.schemas import TicketDetail
+
+
+@dataclass(frozen=True)
+class CallResult:
+    uniqueid: str
+    outcome: str
+    transfer_reason: str
+    ticket: TicketDetail | None
+
+    def as_json(self) -> dict[str, Any]:
+        call = {"uniqueid": self.uniqueid, "outcome": self.outcome, "transfer_reason": self.transfer_reason}
+        if self.ticket is None:
+            return {"id": None, "call": call}
+        return {**self.ticket.model_dump(mode="json"), "call": call}
+
+
+def prepare_steps(settings: Settings, audio: Path, then: list[str]) -> list[str]:
+    """Turn CLI steps into dialplan steps, converting speech to 8 kHz files Asterisk can play."""
+    work = settings.home / "spool" / "sim" / uuid.uuid4().hex
+    work.mkdir(parents=True, exist_ok=True)
+    steps: list[str] = []
+    for i, step in enumerate([str(audio), *then]):
+        if step == "hangup":
+            steps.append("hangup")
+        elif step.startswith("dtmf:"):
+            digits = step[5:]
+            if not digits or any(c not in "0123456789*#" for c in digits):
+                raise InvalidInput(f"bad DTMF step {step!r}: digits 0-9 * # only")
+            steps.append(step)
+        elif step.startswith("silence:"):
+            try:
+                seconds = float(step[8:])
+            except ValueError:
+                raise InvalidInput(f"bad silence step {step!r}: use silence:SECONDS") from None
+            out = work / f"{i:02d}-silence"
+            write_wav(out.with_suffix(".wav"), b"\x00\x00" * int(8000 * seconds))
+            steps.append(f"play:{out}")
+        else:
+            src = Path(step)
+            if not src.is_file():
+                raise InvalidInput(f"no such audio file: {src}")
+            out = work / f"{i:02d}-speech"
+            write_wav(out.with_suffix(".wav"), read_wav_pcm8k(src))
+            steps.append(f"play:{out}")
+    if any("^" in s for s in steps):
+        raise InvalidInput("paths must not contain '^'")
+    return steps
+
+
+def place_call(settings: Settings, audio: Path, *, caller: str = "13800138000", dialed: str = "12345",
+               then: list[str] | None = None, timeout_s: float = 180) -> CallResult:
+    steps = prepare_steps(settings, audio, then or [])
+    layout = AsteriskLayout(settings.asterisk_dir)
+    chan_id = uuid.uuid4().hex
+    ami = AmiClient(settings.ami_host, settings.ami_port, settings.ami_user, ami_secret_for(settings))
+    ami.connect(timeout=10)
+    try:
+        ami.originate(
+            "Local/s@citizen/n", context="ivr", exten=dialed, priority=1, caller_id=f'"" <{caller}>',
+            variables={"SIM_STEPS": "^".join(steps), "SIM_SILENCE": str(layout.sim_silence)},
+            timeout_ms=30000, async_=True, channel_id=chan_id,
+        )
+        ami.wait_for_event(
+            lambda e: e.get("Uniqueid") == chan_id and (
+                e.get("Event") == "Hangup"
+                or (e.get("Event") == "UserEvent" and e.get("UserEvent") == "HotlineTransfer")),
+            timeout=timeout_s,
+        )
+    finally:
+        ami.close()
+    return _result(settings, chan_id, deadline=time.monotonic() + 15)
+
+
+def _result(settings: Settings, uniqueid: str, *, deadline: float) -> CallResult:
+    db = open_database(settings.db_url)
+    try:
+        while True:
+            with db.session_factory() as s:
+                call = service.find_call(s, uniqueid=uniqueid)
+                done = call is not None and call.outcome != CallOutcome.IN_PROGRESS
+                if done or time.monotonic() > deadline:
+                    if call is None:
+                        return CallResult(uniqueid, "no_call", "", None)
+                    ticket = (TicketDetail.model_validate(service.get_ticket(s, ticket_id=call.ticket_id))
+                              if call.ticket_id is not None else None)
+                    return CallResult(uniqueid, call.outcome, call.transfer_reason, ticket)
+            time.sleep(0.1)
+    finally:
+        db.engine.dispose()

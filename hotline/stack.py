@@ -1,0 +1,121 @@
+"""`hotline up`: the whole stack in the foreground — Asterisk on the rendered asterisk-conf/, the
+FastAGI server and the API — each in its own process, stopped together."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from types import FrameType
+
+from hotline import migrate
+from hotline.asterisk import AsteriskProcess, render_config
+from hotline.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a child process exactly these settings."""
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        env[f"HOTLINE_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env
+
+
+def prepare(settings: Settings) -> None:
+    """Everything `up` needs that is quick and idempotent: dirs, schema, prompts."""
+    from prompts.render import PromptStore
+
+    settings.ensure_dirs()
+    migrate.upgrade(settings.db_url)
+    PromptStore(settings.prompts_dir).render_all()
+
+
+class Stack:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.asterisk: AsteriskProcess | None = None
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+
+    def _spawn(self, name: str, *args: str) -> None:
+        log_file = (self.settings.logs_dir / f"{name}.log").open("ab")
+        self.children[name] = subprocess.Popen(
+            [sys.executable, "-m", "hotline.cli", *args], env=settings_env(self.settings),
+            stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+        )
+
+    def start(self, timeout: float = 60) -> None:
+        prepare(self.settings)
+        self._spawn("agi", "agi-server")
+        self._spawn("api", "api")
+        self.asterisk = AsteriskProcess(render_config(self.settings))
+        self.asterisk.start()
+        deadline = time.monotonic() + timeout
+        while not self.healthy():
+            for name, p in self.children.items():
+                if p.poll() is not None:
+                    self.stop()
+                    raise RuntimeError(f"{name} exited with {p.returncode}; see "
+                                       f"{self.settings.logs_dir / (name + '.log')}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("stack did not become healthy in time")
+            time.sleep(0.2)
+
+    def healthy(self) -> bool:
+        import socket
+
+        try:
+            with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as r:
+                if r.status != 200:
+                    return False
+            with socket.create_connection((self.settings.agi_host, self.settings.agi_port), timeout=2):
+                pass
+        except OSError:
+            return False
+        return self.asterisk is not None and self.asterisk.running
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.settings.api_host}:{self.settings.api_port}"
+
+    def stop(self) -> None:
+        for p in self.children.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        if self.asterisk is not None:
+            self.asterisk.stop()
+        for p in self.children.values():
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        self.children.clear()
+
+    def wait(self) -> int:
+        """Block until a signal or a component dies; then stop everything."""
+        stopping = False
+
+        def _stop(_sig: int, _frame: FrameType | None) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        code = 0
+        while not stopping:
+            dead = [n for n, p in self.children.items() if p.poll() is not None]
+            if dead or (self.asterisk is not None and not self.asterisk.running):
+                log.error("component stopped: %s", ", ".join(dead) or "asterisk")
+                code = 1
+                break
+            time.sleep(0.5)
+        self.stop()
+        return code

@@ -1,0 +1,217 @@
+"""Intake: one open question, a read-back, a ticket, a person. No menus, no loops.
+
+Every exit hands the caller to a person (or an emergency line) unless the call simply ended; the
+dialplan treats anything but an explicit emergency or 'done' as 'operator'."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from agi.errors import AgiHangup
+from hotline.db import transaction
+from ivr_flows.dialogue import CallState, Dialogue, Heard
+from ivr_flows.escapes import CONFIRM_GRAMMAR, EMERGENCY_LINES, Escape, escape_of, yes_no
+from ivr_flows.ports import CallServices, Channel, ClassificationLike
+from tickets import service
+from tickets.models import CallOutcome
+from tickets.schemas import DepartmentCandidate, TicketDraft
+
+log = logging.getLogger(__name__)
+
+MAX_FAILURES = 2  # failed recognitions in a row before a person takes over
+MAX_REJECTIONS = 2  # "不对" to the read-back before a person takes over
+MIN_SPEECH_S = 0.3
+
+
+@dataclass
+class Understood:
+    """What the bot has understood so far; becomes the ticket draft."""
+
+    request: str = ""
+    place: str = ""
+    classification: ClassificationLike | None = None
+    confirmed: bool = False
+    emergency: str = ""
+
+
+class Transfer(Exception):
+    """Leave the conversation for a person or an emergency line."""
+
+    def __init__(self, escape: Escape) -> None:
+        super().__init__(escape.reason)
+        self.escape = escape
+
+
+class IntakeFlow:
+    def __init__(self, channel: Channel, services: CallServices, dialogue: Dialogue) -> None:
+        self.channel = channel
+        self.services = services
+        self.d = dialogue
+        self.state = dialogue.state
+        self.u = Understood()
+        self.ticket_id: int | None = None
+        self.ticket_number = ""
+
+    # -- entry point ---------------------------------------------------------------------------
+    def run(self) -> None:
+        try:
+            try:
+                self._converse()
+                self._finish(Escape("operator", "ticket_confirmed"))
+            except Transfer as t:
+                self._finish(t.escape)
+        except AgiHangup:
+            self._on_hangup()
+            raise
+
+    # -- the conversation ----------------------------------------------------------------------
+    def _check(self, heard: Heard | None = None, digit: str = "") -> None:
+        esc = escape_of(heard.text if heard else "", heard.digit if heard else digit)
+        if esc:
+            raise Transfer(esc)
+
+    def _converse(self) -> None:
+        cfg = self.services.settings
+        self._check(digit=self.d.say("greeting"))
+        rejections = 0
+        while True:
+            heard = self._listen_request()
+            self.u.request = heard.text
+            self.u.classification = self.services.router.classify(
+                heard.text, dialed_number=self.state.dialed or None)
+            self.u.place = self.u.classification.place or ""
+            if not self.u.place:
+                self._check(digit=self.d.say("ask_place"))
+                place = self.d.listen("place", silence_s=cfg.request_silence_s, max_s=cfg.place_max_s)
+                self._check(place)
+                self.u.place = place.text
+            answer = self._confirm()
+            if answer:
+                self.u.confirmed = True
+                return
+            rejections += 1
+            if rejections >= MAX_REJECTIONS:
+                raise Transfer(Escape("operator", "caller_rejected_readback"))
+            self._check(digit=self.d.say("retry_request"))
+
+    def _listen_request(self) -> Heard:
+        cfg = self.services.settings
+        failures = 0
+        while True:
+            heard = self.d.listen("request", silence_s=cfg.request_silence_s, max_s=cfg.request_max_s)
+            self._check(heard)
+            if heard.text:
+                return heard
+            if heard.speech_seconds >= MIN_SPEECH_S and not self.services.asr.available:
+                # The caller spoke but nothing here can transcribe it: a person listens instead.
+                raise Transfer(Escape("operator", "asr_unavailable"))
+            failures += 1
+            if failures >= MAX_FAILURES:
+                raise Transfer(Escape("operator", "not_recognised"))
+            self._check(digit=self.d.say("repeat"))
+
+    def _confirm(self) -> bool:
+        cfg = self.services.settings
+        c = self.u.classification
+        summary = c.summary if c and c.summary else self.u.request
+        text = f"您反映的是{summary}" + (f"，地点是{self.u.place}" if self.u.place else "") + "。"
+        failures = 0
+        while True:
+            digit = self.d.say_text(text, escape_digits="012") or self.d.say(
+                "confirm_question", escape_digits="012")
+            if digit:
+                self._check(digit=digit)
+                return digit == "1"
+            heard = self.d.listen("confirm", silence_s=cfg.answer_silence_s, max_s=cfg.answer_max_s,
+                                  grammar=CONFIRM_GRAMMAR, escape_digits="012")
+            self._check(heard)
+            answer = yes_no(heard.text, heard.digit)
+            if answer is not None:
+                return answer
+            failures += 1
+            if failures >= MAX_FAILURES:
+                raise Transfer(Escape("operator", "confirmation_not_understood"))
+
+    # -- endings -------------------------------------------------------------------------------
+    def _draft(self, *, incomplete: bool) -> TicketDraft:
+        heard_speech = self.state.said_something
+        transcript = "\n".join(t.text for t in self.state.turns if t.text and t.purpose != "confirm")
+        c = self.u.classification
+        if c is None and transcript:  # left before the bot classified (人工, emergency, hangup)
+            c = self.services.router.classify(transcript, dialed_number=self.state.dialed or None)
+        return TicketDraft(
+            call_id=self.state.call_id,
+            caller_number=self.state.caller,
+            dialed_number=self.state.dialed,
+            transcript=transcript,
+            summary=c.summary if c else "",
+            type=c.type if c else "",
+            category=c.category if c else "",
+            departments=[DepartmentCandidate(id=d.id, name=d.name, confidence=d.confidence)
+                         for d in (c.departments if c else [])],
+            place=self.u.place,
+            emergency=self.u.emergency or ((c.emergency or "") if c else ""),
+            confirmed_by_caller=self.u.confirmed,
+            incomplete=incomplete,
+            needs_transcription=heard_speech and not transcript,
+            router_source=c.source if c else "",
+        )
+
+    def _open_ticket(self, *, incomplete: bool) -> None:
+        if self.ticket_id is not None or not self.state.said_something:
+            return
+        with transaction(self.services.session_factory) as s:
+            t = service.open_ticket(s, draft=self._draft(incomplete=incomplete), actor="ivr")
+            self.ticket_id, self.ticket_number = t.id, t.number
+        log.info("call %s opened ticket %s", self.state.call_id, self.ticket_number)
+
+    def _finish(self, escape: Escape) -> None:
+        if escape.target == "emergency":
+            self.u.emergency = escape.reason.removeprefix("emergency_")
+        self._open_ticket(incomplete=False)
+        if self.ticket_id is not None:
+            self.channel.set_var("TICKET_ID", str(self.ticket_id))
+            self.channel.set_var("TICKET_NUMBER", self.ticket_number)
+        self.channel.set_var("HOTLINE_REASON", escape.reason)
+        if escape.target == "emergency":
+            kind = self.u.emergency
+            self.channel.set_var("HOTLINE_EMERGENCY", escape.line)
+            self.channel.set_var("HOTLINE_NEXT", "emergency")
+            self._end(CallOutcome.EMERGENCY, escape.reason)
+            self.d.say(EMERGENCY_LINES[kind][1], escape_digits="")
+            return
+        self.channel.set_var("HOTLINE_NEXT", "operator")
+        self._end(CallOutcome.OPERATOR, escape.reason)
+        if self.u.confirmed and self.ticket_number:
+            self.d.say_text(f"已为您登记，工单号是{self.ticket_number}。", escape_digits="0")
+        key = "to_operator_unrecognised" if escape.reason in ("not_recognised", "asr_unavailable") \
+            else "to_operator"
+        self.d.say(key, escape_digits="0")
+
+    def _end(self, outcome: CallOutcome, reason: str) -> None:
+        with transaction(self.services.session_factory) as s:
+            service.end_call(s, call_id=self.state.call_id, outcome=outcome, reason=reason)
+
+    def _on_hangup(self) -> None:
+        log.info("call %s: caller hung up after %d turns", self.state.call_id, len(self.state.turns))
+        self._open_ticket(incomplete=True)
+        self._end(CallOutcome.HANGUP, "caller_hung_up")
+
+
+def run_intake(channel: Channel, services: CallServices, *, channel_name: str, uniqueid: str,
+               caller: str, dialed: str) -> None:
+    """Serve one intake call from start to hand-over; returns when the AGI part is over."""
+    with transaction(services.session_factory) as s:
+        call_id = service.start_call(s, channel=channel_name, uniqueid=uniqueid, caller_number=caller,
+                                     dialed_number=dialed).id
+    state = CallState(call_id=call_id, caller=caller, dialed=dialed, channel_name=channel_name)
+    flow = IntakeFlow(channel, services, Dialogue(channel, services, state))
+    try:
+        flow.run()
+    except AgiHangup:
+        pass  # normal end of a call; what was said is saved by the flow
+    finally:
+        if state.latencies_ms:
+            log.info("call %s turn latency ms: %s", call_id,
+                     " ".join(f"{ms:.0f}" for ms in state.latencies_ms))

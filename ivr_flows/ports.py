@@ -1,0 +1,63 @@
+"""What the flows need from the outside world, as protocols (the AGI channel, ASR, prompts, router)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from asr.engine import AsrEngine
+from hotline.settings import Settings
+
+
+class RecordOutcome(Protocol):
+    digit: str
+    reason: str  # 'silence' | 'timeout' | 'dtmf' | 'hangup' | ...
+
+
+class Channel(Protocol):
+    def play(self, path: str, escape_digits: str = "") -> str: ...
+
+    def record(self, path: str, fmt: str = "wav", escape_digits: str = "0", *, timeout_ms: int,
+               silence_s: int, beep: bool = False) -> RecordOutcome: ...
+
+    def set_var(self, name: str, value: str) -> None: ...
+
+
+class Prompts(Protocol):
+    def path(self, key: str) -> str: ...
+
+    def text_path(self, text: str) -> str: ...
+
+
+class DepartmentScoreLike(Protocol):
+    id: str
+    name: str
+    confidence: float
+
+
+class ClassificationLike(Protocol):
+    type: str
+    category: str
+    departments: Sequence[DepartmentScoreLike]
+    place: str | None
+    summary: str
+    emergency: str | None
+    source: str
+
+
+class Router(Protocol):
+    def classify(self, text: str, *, dialed_number: str | None = None) -> ClassificationLike: ...
+
+
+@dataclass(frozen=True)
+class CallServices:
+    """Everything a call flow uses, built once per process by the composition root."""
+
+    settings: Settings
+    session_factory: sessionmaker[Session]
+    prompts: Prompts
+    asr: AsrEngine
+    router: Router

@@ -1,0 +1,1 @@
+"""Classification of citizen requests: type, category, responsible departments, place."""

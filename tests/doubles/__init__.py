@@ -1,0 +1,1 @@
+"""Test doubles: stand-ins for parts that need resources the test machine may lack."""

@@ -1,0 +1,66 @@
+"""TEST DOUBLE: an ASR engine that returns scripted text, but only for audio that holds real speech.
+
+Use it where the Vosk model is absent: HOTLINE_ASR_ENGINE=tests.doubles.scripted_asr:scripted_engine
+and HOTLINE_ASR_ENGINE_OPTIONS=/path/script.json with
+    {"13800138000": ["小区路灯坏了", "龙华区金盘路", "对"], "*": ["..."]}
+Texts are keyed by caller number ("*" for any other caller) and indexed by CallInfo.turn (1-based,
+every listening turn of the call). A turn whose audio has less than 0.3 s of voice returns '', as
+would a real recogniser hearing silence; so does a grammar turn whose scripted text is not in the
+grammar (Vosk with a grammar can only answer one of its phrases).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from asr.audio import VoiceActivity
+from asr.engine import CallInfo, Recognizer
+from asr.normalize import normalize_text
+
+if TYPE_CHECKING:
+    from hotline.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MIN_SPEECH_S = 0.3
+
+
+class ScriptedAsrEngine:
+    available = True
+
+    def __init__(self, script: Mapping[str, Sequence[str]], source: str = "inline script") -> None:
+        self.script = {caller: list(texts) for caller, texts in script.items()}
+        self.status = f"ASR: scripted TEST DOUBLE ({source}), not a recogniser"
+
+    def recognizer(self, *, grammar: Sequence[str] | None, call: CallInfo) -> Recognizer:
+        texts = self.script.get(call.caller, self.script.get("*", []))
+        text = texts[call.turn - 1] if 0 < call.turn <= len(texts) else ""
+        if grammar is not None and _plain(text) not in {_plain(p) for p in grammar}:
+            log.debug("scripted text %r for turn %s is not in the grammar %s", text, call.turn, grammar)
+            text = ""
+        return ScriptedRecognizer(text)
+
+
+class ScriptedRecognizer:
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self.vad = VoiceActivity()
+
+    def accept(self, pcm: bytes) -> None:
+        self.vad.feed(pcm)
+
+    def result(self) -> str:
+        return normalize_text(self._text) if self.vad.speech_seconds >= MIN_SPEECH_S else ""
+
+
+def _plain(text: str) -> str:
+    return "".join(text.split())
+
+
+def scripted_engine(settings: Settings) -> ScriptedAsrEngine:
+    path = Path(settings.asr_engine_options)
+    return ScriptedAsrEngine(json.loads(path.read_text(encoding="utf-8")), source=str(path))

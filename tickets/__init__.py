@@ -1,0 +1,1 @@
+"""Tickets: calls, recordings, tickets and their event log."""

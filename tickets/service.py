@@ -1,0 +1,124 @@
+"""Ticket domain services. Keyword-only functions taking the session first; callers own the
+transaction (intake commits after each step so a hangup never loses what was already said)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from hotline.errors import TicketNotFound
+from tickets.models import Call, CallOutcome, Recording, Ticket, TicketEvent, utcnow
+from tickets.numbering import next_number
+from tickets.schemas import TicketDraft
+
+
+def start_call(session: Session, *, channel: str, uniqueid: str, caller_number: str,
+               dialed_number: str) -> Call:
+    call = Call(channel=channel, uniqueid=uniqueid, caller_number=caller_number,
+                dialed_number=dialed_number)
+    session.add(call)
+    session.flush()
+    return call
+
+
+def add_recording(session: Session, *, call_id: str, turn: int, purpose: str, path: str) -> Recording:
+    """Registered before Asterisk starts writing, so even a killed process leaves a pointer to it."""
+    rec = Recording(call_id=call_id, turn=turn, purpose=purpose, path=path)
+    session.add(rec)
+    session.flush()
+    return rec
+
+
+def finish_recording(session: Session, *, recording_id: int, audio_seconds: float, speech_seconds: float,
+                     transcript: str, ended_by: str) -> None:
+    rec = session.get_one(Recording, recording_id)
+    rec.audio_seconds = audio_seconds
+    rec.speech_seconds = speech_seconds
+    rec.transcript = transcript
+    rec.ended_by = ended_by
+
+
+def add_event(session: Session, *, ticket: Ticket, actor: str, kind: str, reason: str = "",
+              data: dict[str, Any] | None = None) -> TicketEvent:
+    ev = TicketEvent(ticket=ticket, actor=actor, kind=kind, reason=reason, data=data or {})
+    session.add(ev)
+    return ev
+
+
+def open_ticket(session: Session, *, draft: TicketDraft, actor: str) -> Ticket:
+    """Create a ticket in 受理 (accepted) and attach the call's recordings to it."""
+    top = draft.departments[0] if draft.departments else None
+    ticket = Ticket(
+        number=next_number(session, now=utcnow()),
+        channel=draft.channel,
+        caller_number=draft.caller_number,
+        dialed_number=draft.dialed_number,
+        call_id=draft.call_id,
+        transcript=draft.transcript,
+        summary=draft.summary,
+        type=draft.type,
+        category=draft.category,
+        department_id=top.id if top else "",
+        department_name=top.name if top else "",
+        department_candidates=[d.model_dump() for d in draft.departments],
+        place=draft.place,
+        emergency=draft.emergency,
+        confirmed_by_caller=draft.confirmed_by_caller,
+        incomplete=draft.incomplete,
+        needs_transcription=draft.needs_transcription,
+        router_source=draft.router_source,
+    )
+    session.add(ticket)
+    session.flush()
+    if draft.call_id:
+        call = session.get_one(Call, draft.call_id)
+        call.ticket_id = ticket.id
+        for rec in call.recordings:
+            rec.ticket_id = ticket.id
+    add_event(session, ticket=ticket, actor=actor, kind="accepted",
+              reason="incomplete: caller hung up" if draft.incomplete else "",
+              data={"confirmed_by_caller": draft.confirmed_by_caller,
+                    "needs_transcription": draft.needs_transcription,
+                    "department_id": ticket.department_id, "category": ticket.category,
+                    "type": ticket.type})
+    return ticket
+
+
+def end_call(session: Session, *, call_id: str, outcome: CallOutcome, reason: str = "") -> None:
+    call = session.get_one(Call, call_id)
+    call.outcome = outcome
+    call.transfer_reason = reason
+    call.ended_at = utcnow()
+    if call.ticket_id is not None and outcome in (CallOutcome.OPERATOR, CallOutcome.EMERGENCY):
+        ticket = session.get_one(Ticket, call.ticket_id)
+        add_event(session, ticket=ticket, actor="ivr", kind=f"transfer_{outcome}", reason=reason)
+
+
+def get_ticket(session: Session, *, ticket_id: int) -> Ticket:
+    ticket = session.scalars(
+        select(Ticket).where(Ticket.id == ticket_id)
+        .options(selectinload(Ticket.recordings), selectinload(Ticket.events))
+    ).one_or_none()
+    if ticket is None:
+        raise TicketNotFound(f"ticket {ticket_id} does not exist", ticket_id=ticket_id)
+    return ticket
+
+
+def list_tickets(session: Session, *, status: str | None = None, caller_number: str | None = None,
+                 call_id: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[Ticket], int]:
+    query = select(Ticket)
+    if status:
+        query = query.where(Ticket.status == status)
+    if caller_number:
+        query = query.where(Ticket.caller_number == caller_number)
+    if call_id:
+        query = query.where(Ticket.call_id == call_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = session.scalars(query.order_by(Ticket.id.desc()).limit(limit).offset(offset)).all()
+    return list(items), total
+
+
+def find_call(session: Session, *, uniqueid: str) -> Call | None:
+    return session.scalars(select(Call).where(Call.uniqueid == uniqueid)).first()
