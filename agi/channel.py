@@ -266,7 +266,9 @@ def _record_result(reply: AgiReply, elapsed: float, *, timeout_ms: int, silence_
         reason, digit = "dtmf", reply.digit
     elif reply.value == "hangup":
         reason = "hangup"
-    elif reply.value == "timeout" and n == 0:
+    elif reply.value == "timeout":
+        # Asterisk 16 puts the silence detector's last value in result when silence ended the
+        # recording ("200 result=3487 (timeout) endpos=…") and 0 when the time limit did.
         limit_s = timeout_ms / 1000
         early = timeout_ms < 0 or elapsed < limit_s - _TIMEOUT_SLACK_S
         reason = "silence" if silence_s > 0 and early else "timeout"

@@ -28,6 +28,8 @@ from agi.masking import mask_number
 from agi.replies import read_env
 from agi.request import AgiRequest
 
+__all__ = ["AgiRequest", "FastAgiServer", "Handler", "Mode"]
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[HotlineAGI, AgiRequest], None]

@@ -20,15 +20,12 @@ MIN_SPEECH_RMS = 100.0
 def read_wav_pcm8k(path: str | Path) -> bytes:
     """Any WAV sox can read → raw 8 kHz s16le mono PCM (no header)."""
     path = Path(path)
-    with wave.open(str(path), "rb") as w:
-        native = (w.getframerate(), w.getsampwidth(), w.getnchannels(), w.getcomptype()) == (
-            RATE,
-            SAMPLE_WIDTH,
-            1,
-            "NONE",
-        )
-        if native:
-            return w.readframes(w.getnframes())
+    try:
+        with wave.open(str(path), "rb") as w:
+            if (w.getframerate(), w.getsampwidth(), w.getnchannels()) == (RATE, SAMPLE_WIDTH, 1):
+                return w.readframes(w.getnframes())
+    except (wave.Error, EOFError):  # µ-law, float, …: the wave module reads integer PCM only
+        pass
     return _sox_to_raw(path)
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from asr.model import model_files_present
 from asr.normalize import normalize_text
+from asr.resample import Upsampler
 
 if TYPE_CHECKING:
     from hotline.settings import Settings
@@ -73,14 +74,17 @@ class _EmptyRecognizer:
 class VoskRecognizer:
     """Wraps one KaldiRecognizer (not thread-safe: feed it from one thread only)."""
 
-    def __init__(self, kaldi: Any) -> None:
+    def __init__(self, kaldi: Any, upsampler: Upsampler | None = None) -> None:
         self._kaldi = kaldi
+        self._upsampler = upsampler
         self._segments: list[str] = []
         self._final: str | None = None
 
     def accept(self, pcm: bytes) -> None:
         if self._final is not None:
             raise RuntimeError("recognizer already finished")
+        if self._upsampler is not None:
+            pcm = self._upsampler.process(pcm)
         # True means Vosk hit an endpoint: collect the segment now or FinalResult() drops it.
         if pcm and self._kaldi.AcceptWaveform(pcm):
             self._segments.append(_text(self._kaldi.Result()))
@@ -108,20 +112,46 @@ class VoskEngine:
         self._vosk = vosk
         # Always a path: Model(lang=…) would try to download.
         self.model = vosk.Model(str(self.model_dir))
-        self.status = f"ASR ready: Vosk model {self.model_dir}"
+        self.decode_rate = decode_rate(self.model_dir)
+        via = "" if self.decode_rate == RATE else f", 8 kHz calls upsampled to {self.decode_rate} Hz"
+        self.status = f"ASR ready: Vosk model {self.model_dir}{via}"
         self._grammars: dict[tuple[str, ...], str] = {}  # per process: flows reuse a few grammars
 
     def recognizer(self, *, grammar: Sequence[str] | None, call: CallInfo) -> Recognizer:
+        upsampler = None if self.decode_rate == RATE else Upsampler(self.decode_rate // RATE)
         if grammar is None:
-            return VoskRecognizer(self._vosk.KaldiRecognizer(self.model, RATE))
+            return VoskRecognizer(self._vosk.KaldiRecognizer(self.model, self.decode_rate), upsampler)
         key = tuple(grammar)
         if key not in self._grammars:
             phrases = grammar_phrases(grammar, self.in_vocabulary)
             self._grammars[key] = json.dumps([*phrases, UNK], ensure_ascii=False)
-        return VoskRecognizer(self._vosk.KaldiRecognizer(self.model, RATE, self._grammars[key]))
+        kaldi = self._vosk.KaldiRecognizer(self.model, self.decode_rate, self._grammars[key])
+        return VoskRecognizer(kaldi, upsampler)
 
     def in_vocabulary(self, word: str) -> bool:
         return bool(self.model.vosk_model_find_word(word) >= 0)
+
+
+def decode_rate(model_dir: Path) -> int:
+    """The rate to hand Vosk: 8000 if the model takes it, else the model's own rate (we upsample).
+
+    Kaldi refuses audio below the model's rate unless conf/mfcc.conf has --allow-upsample=true,
+    which the small models lack.
+    """
+    model_rate, may_upsample = 16000, False  # Kaldi's MFCC defaults
+    conf = model_dir / "conf" / "mfcc.conf"
+    for line in conf.read_text(encoding="utf-8").splitlines() if conf.is_file() else []:
+        key, _, value = line.split("#", 1)[0].strip().partition("=")
+        if key == "--sample-frequency":
+            model_rate = int(float(value))
+        elif key == "--allow-upsample":
+            may_upsample = value.strip().lower() in ("true", "1")
+    if model_rate <= RATE or may_upsample:
+        return RATE
+    if model_rate % RATE:
+        log.warning("Vosk model rate %s Hz is not a multiple of 8 kHz; letting Vosk resample", model_rate)
+        return RATE
+    return model_rate
 
 
 def grammar_phrases(grammar: Sequence[str], known: Callable[[str], bool]) -> list[str]:

@@ -2,14 +2,16 @@
 
 Asterisk writes through a 32 KB stdio buffer, so the file (header included) appears in ~2 s steps and
 its RIFF/data size fields stay placeholders until the recording closes. We therefore never trust the
-sizes while recording: we find where `data` starts and read to EOF, and only after `done` is set
-(RECORD FILE has returned, the file is closed) do we honour a real data size.
+sizes while recording: we find where `data` starts and read to EOF. Once the header holds a real data
+size (the writer closed the file) we stop there, so a chunk written after the audio is not played as
+audio; `done` (RECORD FILE has returned) means read what is left and stop.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import os
 import struct
 import threading
 import time
@@ -105,28 +107,23 @@ def _follow_data(
         final = done.is_set()  # sampled before reading, so a final pass sees the closed file
         while more := f.read(READ_SIZE):
             pending += more
-        if final:
-            limit = _closed_data_limit(path, data_offset, sent + len(pending))
-            pending = pending[: max(0, limit - sent)]
-        usable = len(pending) & ~1  # keep 16-bit sample alignment across reads
-        if usable:
+        limit = _data_limit(f, data_offset, sent + len(pending)) if pending else sent
+        usable = min(len(pending), limit - sent) & ~1  # keep 16-bit sample alignment across reads
+        if usable > 0:
             chunk, pending = pending[:usable], pending[usable:]
             sent += usable
             yield chunk
-        if final:
-            if pending:
+        if final:  # what is left is an odd last byte or a chunk after the audio
+            if limit - sent == 1:
                 log.warning("recording %s ended on an odd byte; dropped it", path)
             return
         done.wait(poll_s)
 
 
-def _closed_data_limit(path: Path, data_offset: int, available: int) -> int:
-    """After close the header's data size is real; it excludes any chunks written after the data."""
-    try:
-        with open(path, "rb") as f:
-            layout = parse_wav_header(f.read(data_offset))
-    except (OSError, ValueError):
-        return available
+def _data_limit(f: io.FileIO, data_offset: int, available: int) -> int:
+    """Bytes of audio on disk: all of them while the header holds placeholders, else its data size
+    (which leaves out any chunk a writer appends after the audio)."""
+    layout = parse_wav_header(os.pread(f.fileno(), data_offset, 0))
     if layout is None or layout.data_size in PLACEHOLDER_SIZES or layout.data_size > available:
         return available
     return layout.data_size

@@ -67,6 +67,8 @@ def _download(url: str, out: BinaryIO, size: int, progress: Progress | None) -> 
                 got += len(chunk)
                 if progress:
                     progress(got, total)
+    except urllib.error.HTTPError as exc:
+        raise ModelUnavailable(f"cannot download {url}: HTTP {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
         raise ModelUnavailable(f"cannot download {url}: {exc.reason}") from None
     except (OSError, http.client.HTTPException) as exc:

@@ -25,7 +25,7 @@ PJSIP_MODULES = (
     "res_pjproject.so", "res_sorcery_config.so", "res_sorcery_memory.so", "res_sorcery_astdb.so",
     "res_pjsip.so", "res_pjsip_session.so", "res_pjsip_authenticator_digest.so",
     "res_pjsip_endpoint_identifier_ip.so", "res_pjsip_endpoint_identifier_user.so",
-    "res_pjsip_registrar.so", "res_pjsip_sdp_rtp.so", "res_rtp_asterisk.so", "res_pjsip_caller_id.so",
+    "res_pjsip_pubsub.so", "res_pjsip_registrar.so", "res_pjsip_sdp_rtp.so", "res_rtp_asterisk.so", "res_pjsip_caller_id.so",
     "res_pjsip_dtmf_info.so", "res_pjsip_nat.so", "res_pjsip_outbound_authenticator_digest.so",
     "chan_pjsip.so",
 )
@@ -73,7 +73,7 @@ class AsteriskLayout:
 
     @property
     def sim_silence(self) -> Path:
-        """Silence that simulated callers play between steps (path without extension)."""
+        """Silence a simulated caller plays when out of steps (path without extension)."""
         return self.var / "sim" / "silence"
 
 
@@ -135,7 +135,7 @@ def render_config(settings: Settings, root: Path | None = None) -> AsteriskLayou
     """Write asterisk-conf/ with this installation's values into root (default: home/asterisk)."""
     layout = AsteriskLayout(root or settings.asterisk_dir)
     for d in (layout.etc, layout.var / "agi-bin", layout.var / "moh", layout.var / "sim", layout.run,
-              layout.log, layout.spool):
+              layout.log, layout.log / "cdr-csv", layout.spool):
         d.mkdir(parents=True, exist_ok=True)
     values = config_values(settings, layout, ami_secret=ami_secret_for(settings))
     for src in sorted(CONF_SOURCE.glob("*.conf")):
@@ -145,14 +145,12 @@ def render_config(settings: Settings, root: Path | None = None) -> AsteriskLayou
     return layout
 
 
-def _write_silence(path: Path, seconds: int) -> None:
-    if path.exists():
-        return
+def _write_silence(path: Path, seconds: float) -> None:
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(8000)
-        w.writeframes(b"\x00\x00" * 8000 * seconds)
+        w.writeframes(b"\x00\x00" * int(8000 * seconds))
 
 
 class AsteriskError(RuntimeError):

@@ -156,7 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--caller", default="13800138000")
     s.add_argument("--dialed", default="12345")
     s.add_argument("--then", nargs="*", metavar="STEP",
-                   help="answers to the next prompts: AUDIO.wav, dtmf:DIGITS, silence:SECONDS, hangup")
+                   help="answers to the next prompts: AUDIO.wav, dtmf:DIGITS, silence:SECONDS, or hangup "
+                        "(at once, while the previous step is still being recorded)")
     s.add_argument("--timeout", type=float, default=180)
     s.set_defaults(func=cmd_call)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from hotline.settings import Settings
 from hotline.simcall import place_call
 from hotline.stack import Stack
-from prompts.render import synthesize
+from prompts.render import PromptStore
 
 DEMO_REQUEST = "龙华区金盘路幸福小区门口的路灯坏了好几天了，晚上特别黑，老人出门很不安全。"
 DEMO_YES = "对。"
@@ -21,8 +21,9 @@ def run_demo(settings: Settings, *, keep_running: bool) -> int:
     stack.start()
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            request = synthesize(DEMO_REQUEST, Path(tmp) / "request.wav")
-            yes = synthesize(DEMO_YES, Path(tmp) / "yes.wav")
+            voice = PromptStore(Path(tmp))  # the same offline TTS speaks the citizen's part
+            request = Path(voice.text_path(DEMO_REQUEST) + ".wav")
+            yes = Path(voice.text_path(DEMO_YES) + ".wav")
             print(f"simulated citizen calls 12345 and says: {DEMO_REQUEST}", flush=True)
             result = place_call(settings, request, caller="13800138000", then=[str(yes)])
         print(json.dumps(result.as_json(), ensure_ascii=False, indent=2))

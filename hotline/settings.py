@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     # Turn taking. RECORD FILE's silence argument is whole seconds.
     request_silence_s: int = 2
     request_max_s: int = 60
-    answer_silence_s: int = 1
+    answer_silence_s: int = 2  # callers pause before answering; the pause counts as silence
     answer_max_s: int = 6
     place_max_s: int = 20
 

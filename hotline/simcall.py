@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from agi.ami import AmiClient
-from asr.audio import read_wav_pcm8k, write_wav
+from agi.ami import AmiClient, AmiError
+from asr.audio import read_wav_pcm8k, telephone_copy, write_wav
 from hotline.asterisk import AsteriskLayout, ami_secret_for
 from hotline.errors import InvalidInput
 from hotline.db import open_database
@@ -28,9 +29,14 @@ class CallResult:
     outcome: str
     transfer_reason: str
     ticket: TicketDetail | None
+    # What Asterisk itself reported: the dialplan's HotlineTransfer event (target, TicketId from the
+    # channel variable) and every AMI event of the call, for tests and benchmarks.
+    transfer: dict[str, str] = field(default_factory=dict)
+    events: list[dict[str, str]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        call = {"uniqueid": self.uniqueid, "outcome": self.outcome, "transfer_reason": self.transfer_reason}
+        call = {"uniqueid": self.uniqueid, "outcome": self.outcome, "transfer_reason": self.transfer_reason,
+                "transferred_to": self.transfer.get("Target", "")}
         if self.ticket is None:
             return {"id": None, "call": call}
         return {**self.ticket.model_dump(mode="json"), "call": call}
@@ -62,7 +68,9 @@ def prepare_steps(settings: Settings, audio: Path, then: list[str]) -> list[str]
             if not src.is_file():
                 raise InvalidInput(f"no such audio file: {src}")
             out = work / f"{i:02d}-speech"
-            write_wav(out.with_suffix(".wav"), read_wav_pcm8k(src))
+            line = work / f"{i:02d}-ulaw.wav"
+            telephone_copy(src, line)  # through G.711 µ-law, as a phone line carries it
+            write_wav(out.with_suffix(".wav"), read_wav_pcm8k(line))
             steps.append(f"play:{out}")
     if any("^" in s for s in steps):
         raise InvalidInput("paths must not contain '^'")
@@ -70,27 +78,58 @@ def prepare_steps(settings: Settings, audio: Path, then: list[str]) -> list[str]
 
 
 def place_call(settings: Settings, audio: Path, *, caller: str = "13800138000", dialed: str = "12345",
-               then: list[str] | None = None, timeout_s: float = 180) -> CallResult:
+               then: list[str] | None = None, timeout_s: float = 180,
+               until: str = "transfer", reaction_s: float = 0.3) -> CallResult:
+    """Place the call and wait until the bot hands it over (until='transfer') or it ends ('hangup')."""
     steps = prepare_steps(settings, audio, then or [])
     layout = AsteriskLayout(settings.asterisk_dir)
     chan_id = uuid.uuid4().hex
+    events: list[dict[str, str]] = []
+    transfer: dict[str, str] = {}
+    finished = threading.Event()
+
+    speak = threading.Semaphore(0)  # one release per time the bot starts listening
+    citizen: list[str] = []
+
+    def on_event(e: dict[str, str]) -> None:
+        if chan_id not in (e.get("Uniqueid"), e.get("Linkedid")):
+            return
+        events.append(e)
+        if (e.get("Event") == "AGIExecStart" and e.get("Uniqueid") == chan_id
+                and e.get("Command", "").upper().startswith("RECORD FILE")):
+            # The bot side is Local/...;1; the citizen speaking into it is its ;2 half.
+            citizen[:] = [e["Channel"].rsplit(";", 1)[0] + ";2"]
+            speak.release()
+        if e.get("Event") == "UserEvent" and e.get("UserEvent") == "HotlineTransfer":
+            transfer.update(e)
+            if until == "transfer":
+                finished.set()
+        if e.get("Event") == "Hangup" and e.get("Uniqueid") == chan_id:
+            finished.set()
+
     ami = AmiClient(settings.ami_host, settings.ami_port, settings.ami_user, ami_secret_for(settings))
     ami.connect(timeout=10)
     try:
+        ami.subscribe(on_event)
         ami.originate(
             "Local/s@citizen/n", context="ivr", exten=dialed, priority=1, caller_id=f'"" <{caller}>',
             variables={"SIM_STEPS": "^".join(steps), "SIM_SILENCE": str(layout.sim_silence)},
             timeout_ms=30000, async_=True, channel_id=chan_id,
         )
-        ami.wait_for_event(
-            lambda e: e.get("Uniqueid") == chan_id and (
-                e.get("Event") == "Hangup"
-                or (e.get("Event") == "UserEvent" and e.get("UserEvent") == "HotlineTransfer")),
-            timeout=timeout_s,
-        )
+        deadline = time.monotonic() + timeout_s
+        while not finished.is_set():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"simulated call {chan_id} did not finish within {timeout_s:.0f} s")
+            if speak.acquire(timeout=0.05) and not finished.is_set():
+                time.sleep(reaction_s)  # a caller starts talking a moment after the prompt
+                try:
+                    ami.action("Redirect", Channel=citizen[0], Context="citizen", Exten="next", Priority=1)
+                except AmiError:
+                    pass  # the citizen already hung up
     finally:
         ami.close()
-    return _result(settings, chan_id, deadline=time.monotonic() + 15)
+    result = _result(settings, chan_id, deadline=time.monotonic() + 15)
+    return replace(result, transfer=dict(transfer), events=list(events))
 
 
 def _result(settings: Settings, uniqueid: str, *, deadline: float) -> CallResult:

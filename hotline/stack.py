@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -38,23 +39,40 @@ def prepare(settings: Settings) -> None:
     PromptStore(settings.prompts_dir).render_all()
 
 
+COMPONENTS = {"agi": ("agi-server",), "api": ("api",)}
+
+
 class Stack:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.asterisk: AsteriskProcess | None = None
         self.children: dict[str, subprocess.Popen[bytes]] = {}
 
-    def _spawn(self, name: str, *args: str) -> None:
-        log_file = (self.settings.logs_dir / f"{name}.log").open("ab")
-        self.children[name] = subprocess.Popen(
-            [sys.executable, "-m", "hotline.cli", *args], env=settings_env(self.settings),
-            stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-        )
+    def _spawn(self, name: str) -> None:
+        with (self.settings.logs_dir / f"{name}.log").open("ab") as log_file:
+            self.children[name] = subprocess.Popen(
+                [sys.executable, "-m", "hotline.cli", *COMPONENTS[name]], env=settings_env(self.settings),
+                stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+            )
+
+    def stop_component(self, name: str) -> None:
+        """Stop one process (fault tests: the AGI server down)."""
+        p = self.children.pop(name)
+        p.terminate()
+        p.wait(10)
+
+    def start_component(self, name: str, timeout: float = 30) -> None:
+        self._spawn(name)
+        deadline = time.monotonic() + timeout
+        while not self.healthy():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not come back within {timeout:.0f} s")
+            time.sleep(0.1)
 
     def start(self, timeout: float = 60) -> None:
         prepare(self.settings)
-        self._spawn("agi", "agi-server")
-        self._spawn("api", "api")
+        for name in COMPONENTS:
+            self._spawn(name)
         self.asterisk = AsteriskProcess(render_config(self.settings))
         self.asterisk.start()
         deadline = time.monotonic() + timeout
@@ -70,7 +88,6 @@ class Stack:
             time.sleep(0.2)
 
     def healthy(self) -> bool:
-        import socket
 
         try:
             with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as r:

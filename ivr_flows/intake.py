@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from agi.errors import AgiHangup
 from hotline.db import transaction
 from ivr_flows.dialogue import CallState, Dialogue, Heard
-from ivr_flows.escapes import CONFIRM_GRAMMAR, EMERGENCY_LINES, Escape, escape_of, yes_no
+from ivr_flows.escapes import (
+    CONFIRM_GRAMMAR,
+    EMERGENCY_LINES,
+    OPERATOR_WORDS,
+    Escape,
+    escape_of,
+    yes_no,
+)
 from ivr_flows.ports import CallServices, Channel, ClassificationLike
 from tickets import service
 from tickets.models import CallOutcome
@@ -22,6 +29,7 @@ log = logging.getLogger(__name__)
 MAX_FAILURES = 2  # failed recognitions in a row before a person takes over
 MAX_REJECTIONS = 2  # "不对" to the read-back before a person takes over
 MIN_SPEECH_S = 0.3
+FILLERS = ("喂", "你好", "您好", "我要", "我想", "请", "帮我", "给我", "转", "服务", "一下", "吧", "啊", "呢", "，", "。")
 
 
 @dataclass
@@ -158,8 +166,22 @@ class IntakeFlow:
             router_source=c.source if c else "",
         )
 
+    def _meaningful(self) -> bool:
+        """Whether the caller said more than a request for a person: worth a ticket."""
+        for t in self.state.turns:
+            if t.purpose == "confirm":
+                continue
+            if not t.text and t.speech_seconds >= MIN_SPEECH_S:
+                return True  # speech nobody transcribed yet: the recording is the content
+            rest = t.text
+            for w in (*OPERATOR_WORDS, *FILLERS):
+                rest = rest.replace(w, "")
+            if len(rest) >= 2:
+                return True
+        return False
+
     def _open_ticket(self, *, incomplete: bool) -> None:
-        if self.ticket_id is not None or not self.state.said_something:
+        if self.ticket_id is not None or not self._meaningful():
             return
         with transaction(self.services.session_factory) as s:
             t = service.open_ticket(s, draft=self._draft(incomplete=incomplete), actor="ivr")

@@ -64,6 +64,8 @@ def _spell(number: str, after: str, yao: bool) -> tuple[str, bool]:
         return _spell(whole, "", yao)[0] + "点" + digits_text(fraction), False
     if DIALLED_AFTER_RE.match(after) and len(whole) <= LONGEST_QUANTITY:
         return digits_text(whole, yao=True), True
+    if after.startswith("年") and len(whole) == 4:  # 2026年 is 二零二六年
+        return digits_text(whole), True
     if len(whole) > LONGEST_QUANTITY or (len(whole) > 1 and whole.startswith("0")):
         return digits_text(whole, yao), True
     return quantity_text(int(whole)), False

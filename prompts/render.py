@@ -12,22 +12,26 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 from pathlib import Path
+from types import MappingProxyType
 
 import yaml
 from pypinyin import Style, lazy_pinyin
 
 from prompts.numbers import digits_text, read_numbers
 
-__all__ = ["DEFAULT_CATALOG", "PromptStore", "digits_text", "load_catalog", "to_pinyin"]
+__all__ = ("DEFAULT_CATALOG", "PromptStore", "digits_text", "load_catalog", "to_pinyin")
 
 DEFAULT_CATALOG = Path(__file__).with_name("catalog.yaml")
 VOICE = "cmn-latn-pinyin"
-SPEED_WPM = 150  # espeak's default 175 is hurried on a phone line
+# espeak counts each pinyin syllable as a word: 210 is ~3.5 syllables/s, a calm Mandarin pace
+# (natural speech runs 4-5/s; 150 made the greeting last 10 s).
+SPEED_WPM = 210
 SYLLABLE_RE = re.compile(r"^[a-zü]+[1-5]$")
 # Punctuation becomes an espeak pause; anything else that is not pinyin is dropped.
-PAUSES = str.maketrans({"，": ",", "、": ",", "；": ",", "：": ",", "。": ".", "！": "!", "？": "?"})
-KEPT = re.compile(r"[^a-zA-Z,.!?;: ]+")
+PAUSES = MappingProxyType(str.maketrans(dict.fromkeys("，、；：;:", ",") | {"。": ".", "！": "!", "？": "?"}))
+KEPT = re.compile(r"[a-zA-Z]+|[,.!?]")
 
 
 def to_pinyin(text: str, yao: bool = False) -> str:
@@ -41,8 +45,7 @@ def to_pinyin(text: str, yao: bool = False) -> str:
             if SYLLABLE_RE.match(s):
                 words.append(s)
             else:  # a run of non-Hanzi characters: keep pauses and Latin letters only
-                kept = KEPT.sub(" ", s.translate(PAUSES)).split()
-                words.extend(kept)
+                words.extend(KEPT.findall(s.translate(PAUSES)))
     return " ".join(words)
 
 
@@ -83,14 +86,27 @@ class PromptStore:
         text = text.strip()
         if not text:
             raise ValueError("cannot render empty text")
-        final = self.cache_dir / f"{hashlib.sha1(text.encode('utf-8')).hexdigest()}.wav"
-        if not final.exists():
+        key = f"{VOICE}|{SPEED_WPM}|{self.yao}|{text}"  # a change of voice re-renders the cache
+        final = self.cache_dir / f"{hashlib.sha1(key.encode('utf-8')).hexdigest()}.wav"
+        try:
+            os.utime(final)  # mark as used, so prune() keeps it
+        except FileNotFoundError:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
             self._render(text, final)
         return str(final.with_suffix(""))
 
+    def prune(self, unused_for_s: float = 30 * 86400) -> int:
+        """Delete per-call renderings (read-backs) unused for a while; catalog prompts stay."""
+        keep = {Path(self.text_path(t)).name + ".wav" for t in self.catalog.values()}
+        cutoff, removed = time.time() - unused_for_s, 0
+        for wav in self.cache_dir.glob("*.wav"):
+            if wav.name not in keep and wav.stat().st_mtime < cutoff:
+                wav.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     def _render(self, text: str, final: Path) -> None:
-        pinyin = to_pinyin(text, self.yao).lstrip(",.!?;: ")
+        pinyin = to_pinyin(text, self.yao).lstrip(",.!? ")
         if not pinyin:
             raise ValueError(f"nothing speakable in {text!r}")
         fd_raw, raw = tempfile.mkstemp(dir=self.cache_dir, prefix=".espeak-", suffix=".wav")
@@ -109,6 +125,7 @@ class PromptStore:
                 check=True,
                 capture_output=True,
             )
+            os.chmod(out, 0o644)  # mkstemp makes 0600; Asterisk may run as another user
             os.replace(out, final)  # atomic: concurrent renderers each install a complete file
         finally:
             for tmp in (raw, out):
