@@ -355,13 +355,15 @@ class AmiClient:
         action_id = packet.get("ActionID", "")
         with self._lock:
             pending = self._pending.get(action_id) if action_id else None
-        if "Response" in packet:
+        # Events may carry a Response header too (OriginateResponse): Event decides.
+        if "Event" not in packet:
             if pending is None:
                 log.debug("AMI response for unknown ActionID %s dropped", action_id)
                 return
             pending.response = packet
             list_follows = (
-                packet["Response"].lower() == "success" and packet.get("EventList", "").lower() == "start"
+                packet.get("Response", "").lower() == "success"
+                and packet.get("EventList", "").lower() == "start"
             )
             if not (pending.is_list and list_follows):
                 pending.done.set()
@@ -372,11 +374,10 @@ class AmiClient:
             else:
                 pending.items.append(packet)
             return
-        if "Event" in packet:
-            with self._events_cond:
-                self._backlog.append(packet)
-                self._events_cond.notify_all()
-            self._dispatch_q.put(packet)
+        with self._events_cond:
+            self._backlog.append(packet)
+            self._events_cond.notify_all()
+        self._dispatch_q.put(packet)
 
     def _on_disconnect(self) -> None:
         with self._lock:

@@ -25,7 +25,8 @@ PJSIP_MODULES = (
     "res_pjproject.so", "res_sorcery_config.so", "res_sorcery_memory.so", "res_sorcery_astdb.so",
     "res_pjsip.so", "res_pjsip_session.so", "res_pjsip_authenticator_digest.so",
     "res_pjsip_endpoint_identifier_ip.so", "res_pjsip_endpoint_identifier_user.so",
-    "res_pjsip_pubsub.so", "res_pjsip_registrar.so", "res_pjsip_sdp_rtp.so", "res_rtp_asterisk.so", "res_pjsip_caller_id.so",
+    "res_pjsip_pubsub.so", "res_pjsip_registrar.so", "res_pjsip_sdp_rtp.so", "res_rtp_asterisk.so",
+    "res_pjsip_caller_id.so",
     "res_pjsip_dtmf_info.so", "res_pjsip_nat.so", "res_pjsip_outbound_authenticator_digest.so",
     "chan_pjsip.so",
 )

@@ -5,9 +5,9 @@ each prompt to finish, then plays the next step (speech, DTMF or hangup)."""
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
-import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -15,8 +15,8 @@ from typing import Any
 from agi.ami import AmiClient, AmiError
 from asr.audio import read_wav_pcm8k, telephone_copy, write_wav
 from hotline.asterisk import AsteriskLayout, ami_secret_for
-from hotline.errors import InvalidInput
 from hotline.db import open_database
+from hotline.errors import InvalidInput
 from hotline.settings import Settings
 from tickets import service
 from tickets.models import CallOutcome

@@ -12,7 +12,7 @@ from agi.errors import AgiHangup
 from asr.engine import CallInfo
 from asr.listen import TurnListener
 from hotline.db import transaction
-from ivr_flows.ports import Channel, CallServices
+from ivr_flows.ports import CallServices, Channel
 from tickets import service
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 MAX_FAILURES = 2  # failed recognitions in a row before a person takes over
 MAX_REJECTIONS = 2  # "不对" to the read-back before a person takes over
 MIN_SPEECH_S = 0.3
-FILLERS = ("喂", "你好", "您好", "我要", "我想", "请", "帮我", "给我", "转", "服务", "一下", "吧", "啊", "呢", "，", "。")
+FILLERS = ("喂", "你好", "您好", "我要", "我想", "请", "帮我", "给我", "转", "服务", "一下",
+           "吧", "啊", "呢", "，", "。")
 
 
 @dataclass

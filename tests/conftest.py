@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+import uuid
 from pathlib import Path
 
 import pytest
@@ -11,14 +12,27 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline import migrate
 from hotline.db import Database, open_database
 from hotline.settings import Settings
+from tests.pg import PostgresServer
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    s = Settings(home=tmp_path / "home")
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """A private HOTLINE_HOME; database tests run once on SQLite and once on real PostgreSQL."""
+    url = ""
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres").create_database(f"t{uuid.uuid4().hex[:12]}")
+    s = Settings(home=tmp_path / "home", database_url=url)
     s.ensure_dirs()
     return s
 

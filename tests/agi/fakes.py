@@ -52,7 +52,10 @@ def memory_agi(replies: Sequence[str], env: dict[str, str] | None = None, **kw: 
 
 
 def sent(agi: HotlineAGI) -> list[str]:
-    return str(agi.stdout.getvalue()).splitlines()
+    """The command lines a memory_agi wrote."""
+    out = agi.stdout
+    assert isinstance(out, io.StringIO)
+    return out.getvalue().splitlines()
 
 
 # -- FastAGI caller -------------------------------------------------------------------------------
@@ -187,6 +190,10 @@ class FakeAmi:
                 pass
 
     def close(self) -> None:
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        except OSError:
+            pass
         self.listener.close()
         self.drop_all()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from agi.ami import AmiAuthError, AmiClient, AmiConnectionError, AmiError, AmiTimeout
-from agi.ami_codec import encode_action, escape_variable, parse_packet
+from agi.ami_codec import FieldValue, encode_action, escape_variable, parse_packet
 from tests.agi.fakes import AmiSession, FakeAmi
 
 
@@ -35,11 +36,13 @@ class Script:
             self.held.clear()
         elif action == "CoreShowChannels":
             session.send(
-                {"Response": "Success", "ActionID": aid, "EventList": "start", "Message": "Channels will follow"},
+                {"Response": "Success", "ActionID": aid, "EventList": "start",
+                 "Message": "Channels will follow"},
                 {"Event": "CoreShowChannel", "ActionID": aid, "Channel": "PJSIP/a-1"},
                 {"Event": "Hangup", "Channel": "PJSIP/z-9", "Uniqueid": "9.9"},
                 {"Event": "CoreShowChannel", "ActionID": aid, "Channel": "PJSIP/b-2"},
-                {"Event": "CoreShowChannelsComplete", "ActionID": aid, "EventList": "Complete", "ListItems": "2"},
+                {"Event": "CoreShowChannelsComplete", "ActionID": aid, "EventList": "Complete",
+                 "ListItems": "2"},
             )
         elif action == "Originate":
             session.send({"Response": "Success", "ActionID": aid, "Message": "Originate successfully queued"})
@@ -214,15 +217,16 @@ def test_close_logs_off(fake: FakeAmi) -> None:
 
 
 def test_connect_refused() -> None:
-    server = FakeAmi(Script())
-    port = server.port
-    server.close()
+    with socket.socket() as unused:  # bound, never listening: connections are refused
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
     with pytest.raises(AmiConnectionError):
         AmiClient("127.0.0.1", port).connect(timeout=2)
 
 
 def test_codec() -> None:
-    raw = encode_action("Originate", "id-1", {"Channel": "Local/1@x", "Variable": ["A=1", "B=2"], "Async": True})
+    fields: dict[str, FieldValue] = {"Channel": "Local/1@x", "Variable": ["A=1", "B=2"], "Async": True}
+    raw = encode_action("Originate", "id-1", fields)
     assert raw == (
         b"Action: Originate\r\nActionID: id-1\r\nChannel: Local/1@x\r\n"
         b"Variable: A=1\r\nVariable: B=2\r\nAsync: true\r\n\r\n"

@@ -19,7 +19,7 @@ import pytest
 from agi.channel import HotlineAGI
 from agi.request import AgiRequest
 from agi.server import FastAgiServer, Mode
-from tests.agi.fakes import agi_env, fake_call
+from tests.agi.fakes import Reply, agi_env, fake_call
 from tests.agi.server_app import ROUTES, serve
 
 MODES: list[Mode] = ["fork", "thread"]
@@ -88,7 +88,9 @@ def test_unknown_path_answers_failure_and_closes(mode: Mode) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_handler_exception_fails_the_call_not_the_server(mode: Mode, caplog: pytest.LogCaptureFixture) -> None:
+def test_handler_exception_fails_the_call_not_the_server(
+    mode: Mode, caplog: pytest.LogCaptureFixture
+) -> None:
     with running(mode) as server:
         port = server.bound_port
         bad = fake_call(port, "/boom", ["200 result=0"])
@@ -123,11 +125,9 @@ def test_twenty_concurrent_calls_each_in_its_own_process(tmp_path: Path) -> None
 
     with running("fork", tmp_path) as server:
         port = server.bound_port
+        script: list[Reply] = ["200 result=0", hold_until_all_connected, "200 result=1"]
         with ThreadPoolExecutor(n) as pool:
-            calls = list(pool.map(
-                lambda _: fake_call(port, "/echo", ["200 result=0", hold_until_all_connected, "200 result=1"]),
-                range(n),
-            ))
+            calls = list(pool.map(lambda _: fake_call(port, "/echo", script), range(n)))
     assert all(len(c.commands) == 3 and c.closed_by_server for c in calls)
     pids = {pid_of(c.commands) for c in calls}
     assert len(pids) == n and os.getpid() not in pids

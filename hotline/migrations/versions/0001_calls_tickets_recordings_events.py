@@ -1,14 +1,13 @@
 """calls, tickets, recordings, events
 
 Revision ID: 0001
-Revises: 
+Revises: (none)
 Create Date: 2026-11-22 03:41:13.779806
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision = '0001'
 down_revision = None
