@@ -27,7 +27,7 @@ test: setup
 
 lint: venv
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy agi asr ivr_flows api tickets routing prompts hotline
+	$(VENV)/bin/mypy agi asr ivr_flows api tickets routing prompts hotline deadlines
 
 bench: setup
 	$(PY) bench/router.py

@@ -31,7 +31,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_setup(args: argparse.Namespace) -> int:
     from asr.model import ModelUnavailable, ensure_model
     from hotline.asterisk import render_config
-    from hotline.settings import VOSK_MODEL_SHA256, VOSK_MODEL_SIZE, VOSK_MODEL_URL
+    from hotline.settings import VOSK_MODEL_SHA256, VOSK_MODEL_SIZE
     from hotline.stack import prepare
 
     settings = _settings(args)
@@ -44,8 +44,8 @@ def cmd_setup(args: argparse.Namespace) -> int:
         def progress(done: int, total: int) -> None:
             print(f"\rdownloading {VOSK_MODEL_NAME}: {done * 100 // max(total, 1)}%", end="", flush=True)
 
-        path = ensure_model(settings.vosk_model_dir, VOSK_MODEL_URL, VOSK_MODEL_SHA256, VOSK_MODEL_SIZE,
-                            progress)
+        path = ensure_model(settings.vosk_model_dir, settings.vosk_model_url, VOSK_MODEL_SHA256,
+                            VOSK_MODEL_SIZE, progress)
         print(f"\nVosk model ready at {path} (SHA-256 verified)")
     except ModelUnavailable as e:
         print(f"\nVosk model not installed: {e}. The hotline still runs: calls are recorded and "

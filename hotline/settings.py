@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     asr_engine: str = "vosk"
     asr_engine_options: str = ""
     vosk_model_path: Path | None = None  # default: home/models/vosk-model-small-cn-0.22
+    vosk_model_url: str = VOSK_MODEL_URL  # a mirror may serve the same file; the SHA-256 is checked
 
     # Turn taking. RECORD FILE's silence argument is whole seconds.
     request_silence_s: int = 2

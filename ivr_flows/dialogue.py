@@ -91,17 +91,19 @@ class Dialogue:
                                          silence_s=silence_s)
             st.recording_ended_at = time.monotonic()
             heard.digit, heard.ended_by = result.digit, result.reason
-            if result.reason == "hangup":
-                raise AgiHangup("caller hung up while recording")
+            # Asterisk has closed the file, hangup included: decode it to the end.
             got = listener.finish()
             heard.text, heard.speech_seconds, heard.audio_seconds = (
                 got.text, got.speech_seconds, got.audio_seconds)
+            if result.reason == "hangup":
+                raise AgiHangup("caller hung up while recording")
         except AgiHangup:
             heard.ended_by = "hangup"
-            listener.abort()
-            got = listener.heard_so_far()
-            heard.text, heard.speech_seconds, heard.audio_seconds = (
-                got.text, got.speech_seconds, got.audio_seconds)
+            if not heard.audio_seconds:  # the command itself failed: keep what was decoded so far
+                listener.abort()
+                got = listener.heard_so_far()
+                heard.text, heard.speech_seconds, heard.audio_seconds = (
+                    got.text, got.speech_seconds, got.audio_seconds)
             raise
         finally:
             with transaction(self.services.session_factory) as s:

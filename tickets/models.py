@@ -7,10 +7,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hotline.db import Base
+from hotline.db import Base, UtcDateTime
 
 
 def utcnow() -> datetime:
@@ -29,6 +29,7 @@ class TicketStatus(enum.StrEnum):
     RESULT_REPORTED = "result_reported"  # 反馈
     CALLBACK_PENDING = "callback_pending"  # 回访
     CLOSED = "closed"  # 办结
+    RETURNED_PENDING_REVIEW = "returned_pending_review"  # 退单, awaiting the center's review
 
 
 class CallOutcome(enum.StrEnum):
@@ -47,8 +48,8 @@ class Call(Base):
     uniqueid: Mapped[str] = mapped_column(String(64), default="", index=True)
     caller_number: Mapped[str] = mapped_column(String(32), default="")
     dialed_number: Mapped[str] = mapped_column(String(32), default="")
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     outcome: Mapped[str] = mapped_column(String(32), default=CallOutcome.IN_PROGRESS)
     transfer_reason: Mapped[str] = mapped_column(String(64), default="")
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
@@ -79,8 +80,8 @@ class Ticket(Base):
     incomplete: Mapped[bool] = mapped_column(Boolean, default=False)
     needs_transcription: Mapped[bool] = mapped_column(Boolean, default=False)
     router_source: Mapped[str] = mapped_column(String(16), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
     recordings: Mapped[list[Recording]] = relationship(back_populates="ticket", order_by="Recording.id")
     events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
@@ -99,7 +100,7 @@ class Recording(Base):
     speech_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     transcript: Mapped[str] = mapped_column(Text, default="")
     ended_by: Mapped[str] = mapped_column(String(16), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     call: Mapped[Call] = relationship(back_populates="recordings")
     ticket: Mapped[Ticket | None] = relationship(back_populates="recordings")
@@ -112,7 +113,7 @@ class TicketEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     actor: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(Text, default="")

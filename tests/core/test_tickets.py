@@ -90,3 +90,11 @@ def test_missing_ticket_is_a_typed_error(session_factory: sessionmaker[Session])
         else:
             raise AssertionError("expected TicketNotFound")
         assert s.scalars(select(Ticket)).all() == []
+
+
+def test_timestamps_are_aware_utc_on_every_backend(session_factory: sessionmaker[Session]) -> None:
+    with transaction(session_factory) as s:
+        tid = service.open_ticket(s, draft=TicketDraft(transcript="x"), actor="t").id
+    with session_factory() as s:
+        t = service.get_ticket(s, ticket_id=tid)
+        assert t.created_at.utcoffset() is not None and t.created_at.utcoffset().total_seconds() == 0

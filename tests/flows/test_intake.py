@@ -185,4 +185,4 @@ def test_dialed_legacy_number_is_a_routing_hint(make_services: Callable[..., Cal
     _run(chan, make_services([said, "对"]), dialed="12369")
     t = _only_ticket(session_factory)
     assert t is not None and t.dialed_number == "12369"
-    assert "生态环境" in t.department_name
+    assert t.department_id == "eco_env"
