@@ -4,6 +4,7 @@ the database as it happens (a hangup at any moment loses nothing that was said).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -69,8 +70,33 @@ class Dialogue:
         return self._play(self.services.prompts.path(key), escape_digits)
 
     def say_text(self, text: str, escape_digits: str = "0") -> str:
-        """Play text rendered for this call (read-backs, ticket numbers)."""
+        """Play text rendered for this call."""
         return self._play(self.services.prompts.text_path(text), escape_digits)
+
+    def say_then_text(self, key: str, text: str, escape_digits: str = "0") -> str:
+        """Play a cached prompt while `text` renders in the background, then play `text`: the caller
+        hears the bot answer at once instead of waiting for the synthesiser."""
+        rendered: list[str] = []
+        worker = threading.Thread(target=lambda: rendered.append(self.services.prompts.text_path(text)),
+                                  name="render", daemon=True)
+        worker.start()
+        digit = self.say(key, escape_digits)
+        worker.join()
+        if digit:
+            return digit
+        if not rendered:  # rendering failed (logged by the store): fall back to rendering here
+            rendered.append(self.services.prompts.text_path(text))
+        return self._play(rendered[0], escape_digits)
+
+    def say_digits(self, intro_key: str, digits: str, escape_digits: str = "0") -> str:
+        """An intro then a number digit by digit, all from cached prompts (digit_0 … digit_9)."""
+        digit = self.say(intro_key, escape_digits)
+        for d in digits:
+            if digit:
+                break
+            if d.isdigit():
+                digit = self.say(f"digit_{d}", escape_digits)
+        return digit
 
     def listen(self, purpose: str, *, silence_s: int, max_s: int, grammar: list[str] | None = None,
                escape_digits: str = "0") -> Heard:

@@ -124,10 +124,10 @@ class IntakeFlow:
         cfg = self.services.settings
         c = self.u.classification
         summary = c.summary if c and c.summary else self.u.request
-        text = f"您反映的是{summary}" + (f"，地点是{self.u.place}" if self.u.place else "") + "。"
+        text = summary + (f"，地点是{self.u.place}" if self.u.place else "") + "。"
         failures = 0
         while True:
-            digit = self.d.say_text(text, escape_digits="012") or self.d.say(
+            digit = self.d.say_then_text("readback_intro", text, escape_digits="012") or self.d.say(
                 "confirm_question", escape_digits="012")
             if digit:
                 self._check(digit=digit)
@@ -207,7 +207,7 @@ class IntakeFlow:
         self.channel.set_var("HOTLINE_NEXT", "operator")
         self._end(CallOutcome.OPERATOR, escape.reason)
         if self.u.confirmed and self.ticket_number:
-            self.d.say_text(f"已为您登记，工单号是{self.ticket_number}。", escape_digits="0")
+            self.d.say_digits("ticket_number_intro", self.ticket_number, escape_digits="0")
         key = "to_operator_unrecognised" if escape.reason in ("not_recognised", "asr_unavailable") \
             else "to_operator"
         self.d.say(key, escape_digits="0")

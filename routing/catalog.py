@@ -106,6 +106,11 @@ def load_catalog(path: Path | None = None) -> Catalog:
         raise CatalogError(f"{path}: not valid YAML: {e}") from e
     if not isinstance(raw, dict) or not isinstance(raw.get("departments"), list):
         raise CatalogError(f"{path}: expected a mapping with a 'departments' list")
+    unknown = set(raw) - {"version", "fallback", "departments"}
+    if unknown:
+        raise CatalogError(f"{path}: unknown top-level fields {sorted(unknown)}")
+    if raw.get("version", 1) != 1:
+        raise CatalogError(f"{path}: catalog version {raw['version']!r} unsupported (expected 1)")
     depts = tuple(_parse_department(path, i, entry) for i, entry in enumerate(raw["departments"]))
     if not depts:
         raise CatalogError(f"{path}: no departments")

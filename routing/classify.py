@@ -11,7 +11,7 @@ from typing import Any
 
 from routing.catalog import CATEGORIES, OTHER, Catalog, load_catalog
 from routing.keywords import Evidence, KeywordIndex
-from routing.model import CategoryModel
+from routing.model import MAX_SCORED_CHARS, CategoryModel
 from routing.place import extract_place, summary_of
 from routing.types import TypeClassifier, emergency_of
 
@@ -56,6 +56,7 @@ class Router:
         self.model = model
         self._keywords: KeywordIndex | None = None
         self._types = TypeClassifier()
+        self._order = {d.id: i for i, d in enumerate(catalog.departments)}  # deterministic ties
 
     @classmethod
     def load(cls, model_file: Path | None, catalog: Catalog | None = None) -> Router:
@@ -83,7 +84,10 @@ class Router:
         return self._keywords
 
     def classify(self, text: str, *, dialed_number: str | None = None) -> Classification:
-        evidence = self.keywords.evidence(text)
+        # Keywords and place come from the start of very long (written) texts, as the model's view does;
+        # emergencies are looked for everywhere.
+        head = text[:MAX_SCORED_CHARS]
+        evidence = self.keywords.evidence(head)
         if self.model is not None:
             label_probs = dict(zip(self.model.classes, self.model.predict_proba([text])[0].tolist(), strict=True))
         else:
@@ -95,8 +99,13 @@ class Router:
         if dialed is not None:
             categories = _mix(categories, {dialed.primary_category: 1.0}, _DIALED_MIX)
             departments = _mix(departments, {dialed.id: 1.0}, _DIALED_MIX)
-        category = max(categories, key=lambda c: categories[c])
-        top = sorted(departments.items(), key=lambda kv: -kv[1])[:TOP_DEPARTMENTS]
+        category = max(categories, key=lambda c: (categories[c], -_category_rank(c)))
+        top = sorted(departments.items(), key=lambda kv: (-kv[1], self._order[kv[0]]))[:TOP_DEPARTMENTS]
+        for dept in [*self.catalog.for_category(category), self.catalog.get(self.catalog.fallback)]:
+            if len(top) >= TOP_DEPARTMENTS:
+                break
+            if dept.id not in dict(top):  # a model over few department labels: pad with plausible ones
+                top.append((dept.id, 0.0))
         type_, type_conf = self._types.classify(text)
         return Classification(
             type=type_,
@@ -106,7 +115,7 @@ class Router:
             departments=[
                 DepartmentScore(d, self.catalog.get(d).name, round(min(max(p, 0.0), 1.0), 3)) for d, p in top
             ],
-            place=extract_place(text),
+            place=extract_place(head),
             summary=summary_of(text),
             emergency=emergency_of(text),
             source=self.source,
@@ -118,8 +127,8 @@ class Router:
             return self.model.predict(texts)
         out = []
         for text in texts:
-            probs = self._keyword_category_probs(self.keywords.evidence(text))
-            out.append(max(probs, key=lambda c: probs[c]))
+            probs = self._keyword_category_probs(self.keywords.evidence(text[:MAX_SCORED_CHARS]))
+            out.append(max(probs, key=lambda c: (probs[c], -_category_rank(c))))
         return out
 
     # -- internals -------------------------------------------------------------------------------
@@ -172,5 +181,9 @@ class Router:
 
 
 def _mix(base: dict[str, float], extra: dict[str, float], weight: float) -> dict[str, float]:
-    keys = set(base) | set(extra)
+    keys = [*base, *(k for k in extra if k not in base)]
     return {k: (1 - weight) * base.get(k, 0.0) + weight * extra.get(k, 0.0) for k in keys}
+
+
+def _category_rank(category: str) -> int:
+    return CATEGORIES.index(category) if category in CATEGORIES else len(CATEGORIES)

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
 from routing.emergency import emergency_of
 
@@ -162,6 +160,10 @@ class TypeClassifier:
                 log.warning("type examples unavailable (%s); using cue rules only", e)
                 self._unavailable = True
                 return None
+            # Imported here: ivr_flows imports emergency_of from this module and should stay light.
+            from sklearn.feature_extraction.text import TfidfVectorizer
+            from sklearn.linear_model import LogisticRegression
+
             vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True)
             x = vec.fit_transform([t for t, _ in rows])
             lr = LogisticRegression(C=10.0, max_iter=3000).fit(x, [label for _, label in rows])

@@ -79,9 +79,8 @@ def valid_params(state: str, action: str) -> dict[str, Any]:
     return params.get(action, {})
 
 
-def test_states_extend_ticket_status() -> None:
-    assert {s.value for s in LifecycleState} - {s.value for s in TicketStatus} == {"returned_pending_review"}
-    assert {s.value for s in TicketStatus} <= {s.value for s in LifecycleState}
+def test_states_match_ticket_status() -> None:
+    assert {s.value for s in LifecycleState} == {s.value for s in TicketStatus}
 
 
 def test_table_is_the_spec() -> None:

@@ -54,12 +54,17 @@ departments:
     (GOOD.replace("id: a", "id: A-1"), "lowercase identifier"),
     (GOOD.replace("name: 甲局", "name: ''"), "'name'"),
     (GOOD.replace("城乡建设, 环境保护", "城建, 环境保护"), "unknown category '城建'"),
-    (GOOD.replace("categories: [城乡建设, 环境保护,", "categories: [环境保护,"), "no department serves categories: 城乡建设"),
+    (
+        GOOD.replace("categories: [城乡建设, 环境保护,", "categories: [环境保护,"),
+        "no department serves categories: 城乡建设",
+    ),
     (GOOD.replace("'12319'", "12319x"), "'hotlines'"),
     (GOOD.replace("    hotlines", "    phone: 1\n    hotlines"), "unknown fields ['phone']"),
     (GOOD.replace("keywords: [路灯]", "keywords: {公安: [打架]}"), "not in its categories"),
     (GOOD + GOOD.replace("departments:\n", ""), "duplicate department ids: a"),
     ("fallback: nobody\n" + GOOD, "fallback department 'nobody'"),
+    ("owner: me\n" + GOOD, "unknown top-level fields ['owner']"),
+    ("version: 2\n" + GOOD, "version 2 unsupported"),
 ])
 def test_malformed_catalog_is_a_clear_error(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "departments.yaml"
