@@ -33,19 +33,39 @@ class Prompts(Protocol):
 
 
 class DepartmentScoreLike(Protocol):
-    id: str
-    name: str
-    confidence: float
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def confidence(self) -> float: ...
 
 
 class ClassificationLike(Protocol):
-    type: str
-    category: str
-    departments: Sequence[DepartmentScoreLike]
-    place: str | None
-    summary: str
-    emergency: str | None
-    source: str
+    """Read-only view of routing.classify.Classification (a frozen dataclass)."""
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def category(self) -> str: ...
+
+    @property
+    def departments(self) -> Sequence[DepartmentScoreLike]: ...
+
+    @property
+    def place(self) -> str | None: ...
+
+    @property
+    def summary(self) -> str: ...
+
+    @property
+    def emergency(self) -> str | None: ...
+
+    @property
+    def source(self) -> str: ...
 
 
 class Router(Protocol):
