@@ -17,19 +17,10 @@ from types import MappingProxyType
 from typing import Any
 
 from hotline.errors import Conflict, DomainError, InvalidInput
+from tickets.states import TicketStatus
 
-
-class LifecycleState(StrEnum):
-    """Superset of models.TicketStatus: adds RETURNED_PENDING_REVIEW (退单 awaiting the center)."""
-
-    ACCEPTED = "accepted"  # 受理
-    DISPATCHED = "dispatched"  # 派单
-    SIGNED = "signed"  # 签收
-    IN_PROGRESS = "in_progress"  # 办理
-    RESULT_REPORTED = "result_reported"  # 反馈
-    CALLBACK_PENDING = "callback_pending"  # 回访
-    CLOSED = "closed"  # 办结
-    RETURNED_PENDING_REVIEW = "returned_pending_review"  # 退单待审核
+# The state machine speaks of the same states the tickets table stores.
+LifecycleState = TicketStatus
 
 
 class Action(StrEnum):

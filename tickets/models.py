@@ -11,6 +11,7 @@ from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.db import Base, UtcDateTime
+from tickets.states import TicketStatus
 
 
 def utcnow() -> datetime:
@@ -19,17 +20,6 @@ def utcnow() -> datetime:
 
 def new_id() -> str:
     return uuid.uuid4().hex
-
-
-class TicketStatus(enum.StrEnum):
-    ACCEPTED = "accepted"  # 受理
-    DISPATCHED = "dispatched"  # 派单
-    SIGNED = "signed"  # 签收
-    IN_PROGRESS = "in_progress"  # 办理
-    RESULT_REPORTED = "result_reported"  # 反馈
-    CALLBACK_PENDING = "callback_pending"  # 回访
-    CLOSED = "closed"  # 办结
-    RETURNED_PENDING_REVIEW = "returned_pending_review"  # 退单, awaiting the center's review
 
 
 class CallOutcome(enum.StrEnum):

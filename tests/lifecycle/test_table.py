@@ -15,7 +15,6 @@ from tickets.lifecycle import (
     legal_pairs,
     transition,
 )
-from tickets.models import TicketStatus
 
 OPEN = tuple(s for s in LifecycleState if s != "closed")
 
@@ -77,10 +76,6 @@ def valid_params(state: str, action: str) -> dict[str, Any]:
         "close": {} if state == "result_reported" else {"satisfaction": "satisfied"},
     }
     return params.get(action, {})
-
-
-def test_states_match_ticket_status() -> None:
-    assert {s.value for s in LifecycleState} == {s.value for s in TicketStatus}
 
 
 def test_table_is_the_spec() -> None:
