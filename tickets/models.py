@@ -70,6 +70,18 @@ class Ticket(Base):
     incomplete: Mapped[bool] = mapped_column(Boolean, default=False)
     needs_transcription: Mapped[bool] = mapped_column(Boolean, default=False)
     router_source: Mapped[str] = mapped_column(String(16), default="")
+    # Lifecycle (tickets.workflow): when things happened, what is due, and the flags beside the state.
+    dispatched_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    signed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    sign_by: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    resolve_by: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    deadline_rule: Mapped[str] = mapped_column(String(64), default="")
+    supervision_level: Mapped[int] = mapped_column(Integer, default=0)
+    extension_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    extension_days: Mapped[int] = mapped_column(Integer, default=0)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    satisfaction: Mapped[str] = mapped_column(String(24), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
