@@ -116,8 +116,17 @@ class Stack:
                 p.kill()
         self.children.clear()
 
+    def supervise_once(self) -> bool:
+        """Restart any service process that died (the dialplan sends calls to the queue meanwhile);
+        False when Asterisk itself is gone, which ends the stack."""
+        for name, p in list(self.children.items()):
+            if p.poll() is not None:
+                log.error("%s exited with %s; restarting it", name, p.returncode)
+                self._spawn(name)
+        return self.asterisk is None or self.asterisk.running
+
     def wait(self) -> int:
-        """Block until a signal or a component dies; then stop everything."""
+        """Block until a signal or Asterisk stops, restarting crashed services; then stop everything."""
         stopping = False
 
         def _stop(_sig: int, _frame: FrameType | None) -> None:
@@ -128,11 +137,10 @@ class Stack:
         signal.signal(signal.SIGINT, _stop)
         code = 0
         while not stopping:
-            dead = [n for n, p in self.children.items() if p.poll() is not None]
-            if dead or (self.asterisk is not None and not self.asterisk.running):
-                log.error("component stopped: %s", ", ".join(dead) or "asterisk")
+            if not self.supervise_once():
+                log.error("asterisk stopped; stopping the stack")
                 code = 1
                 break
-            time.sleep(0.5)
+            time.sleep(1.0)  # also paces restarts of a process that dies at once
         self.stop()
         return code

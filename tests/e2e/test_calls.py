@@ -86,6 +86,21 @@ def test_agi_server_down_sends_the_call_to_the_queue(stack: Stack, voice: Callab
     assert r.ticket is None
 
 
+def test_a_crashed_agi_server_is_restarted_and_serves_calls(stack: Stack, voice: Callable[[str], Path]) -> None:
+    old = stack.children["agi"]
+    old.kill()
+    old.wait(10)
+    assert stack.supervise_once()  # what `hotline up` does every second
+    assert stack.children["agi"] is not old
+    deadline = time.monotonic() + 30
+    while not stack.healthy():
+        assert time.monotonic() < deadline, "AGI server did not come back"
+        time.sleep(0.1)
+    r = place_call(stack.settings, voice("龙华区金盘路的路灯坏了好几天了，晚上很黑。"),
+                   caller="13800000001", then=[str(voice("对。"))])
+    assert r.ticket is not None and r.ticket.confirmed_by_caller
+
+
 def test_twenty_simultaneous_calls_twenty_tickets(stack: Stack, voice: Callable[[str], Path]) -> None:
     callers = [f"1390000{i:04d}" for i in range(20)]
     audio = [voice(f"龙华区金盘路{i + 1}号门口的路灯坏了。") for i in range(20)]
