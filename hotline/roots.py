@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI
 
 from agi.channel import HotlineAGI
-from agi.server import AgiRequest, FastAgiServer
+from agi.server import AgiRequest, FastAgiServer, Mode
 from api.app import create_app
 from asr.engine import load_engine
 from hotline.db import Database, open_database
@@ -30,7 +30,7 @@ def build_call_services(settings: Settings, db: Database) -> CallServices:
                         asr=asr, router=router)
 
 
-def build_agi_server(settings: Settings, *, mode: str = "fork") -> FastAgiServer:
+def build_agi_server(settings: Settings, *, mode: Mode = "fork") -> FastAgiServer:
     db = open_database(settings.db_url)
     services = build_call_services(settings, db)
 
@@ -45,7 +45,7 @@ def build_agi_server(settings: Settings, *, mode: str = "fork") -> FastAgiServer
         db.engine.dispose(close=False)
 
     return FastAgiServer(settings.agi_host, settings.agi_port, {"/intake": intake},
-                         mode=mode, after_fork=after_fork)  # type: ignore[arg-type]
+                         mode=mode, after_fork=after_fork)
 
 
 def build_api(settings: Settings) -> FastAPI:
