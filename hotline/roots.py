@@ -14,6 +14,8 @@ from hotline.db import Database, open_database
 from hotline.settings import Settings
 from ivr_flows.intake import run_intake
 from ivr_flows.ports import CallServices
+from notify.base import Notifier
+from notify.channels import Fanout, LogNotifier, WebhookNotifier
 from prompts.render import PromptStore
 from routing.classify import Router
 
@@ -46,6 +48,13 @@ def build_agi_server(settings: Settings, *, mode: Mode = "fork") -> FastAgiServe
 
     return FastAgiServer(settings.agi_host, settings.agi_port, {"/intake": intake},
                          mode=mode, after_fork=after_fork)
+
+
+def build_notifier(settings: Settings) -> Fanout:
+    notifiers: list[Notifier] = [LogNotifier()]
+    if settings.webhook_url:
+        notifiers.append(WebhookNotifier(settings.webhook_url, settings.webhook_secret))
+    return Fanout(notifiers)
 
 
 def build_api(settings: Settings) -> FastAPI:

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
 
     router_model_path: Path | None = None  # default: home/models/router.joblib
 
+    # Notifications (supervision, alerts): the log always; a webhook when a URL is set.
+    webhook_url: str = ""
+    webhook_secret: str = ""
+
     log_level: str = "INFO"
 
     @property

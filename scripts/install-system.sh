@@ -9,6 +9,8 @@ command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 command -v sox >/dev/null 2>&1 || need+=(sox)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# Chinese glyphs for the console, reports and dispatch slips rendered in Chromium.
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 [ "${#need[@]}" -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -32,6 +34,7 @@ for p in "${need[@]}"; do
     sox) pkgs+=(sox libsox-fmt-base) ;;
     postgresql) pkgs+=(postgresql) ;;
     chromium) pkgs+=(chromium) ;;
+    fonts-wqy-microhei) pkgs+=(fonts-wqy-microhei) ;;
   esac
 done
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}"

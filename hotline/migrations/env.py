@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-import tickets.models  # noqa: F401  (registers the tables on Base.metadata)
+import hotline.tables  # noqa: F401  (registers every package's tables on Base.metadata)
 from hotline.db import Base, make_engine
 
 config = context.config

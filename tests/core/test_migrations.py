@@ -6,7 +6,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-import tickets.models  # noqa: F401  (registers the tables)
+import hotline.tables  # noqa: F401  (registers every package's tables)
 from hotline.db import Base, Database
 from hotline.migrate import alembic_config
 from hotline.settings import Settings
@@ -21,4 +21,4 @@ def test_models_and_migrations_agree(database: Database) -> None:
 def test_downgrade_and_upgrade_again(settings: Settings, database: Database) -> None:
     database.engine.dispose()
     command.downgrade(alembic_config(settings.db_url), "base")
-    command.upgrade(alembic_config(settings.db_url), "head")
+    command.upgrade(alembic_config(settings.db_url), "heads")

@@ -1,0 +1,8 @@
+"""Every package's tables, imported once so that Base.metadata is complete.
+
+Alembic's environment and the migrations-match-models test import this module; a package that adds
+tables adds its models module here (one line each)."""
+
+from __future__ import annotations
+
+import tickets.models  # noqa: F401

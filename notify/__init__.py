@@ -1,0 +1,1 @@
+"""Notifiers: how the scheduler, the dialer and early warning tell people that something needs them."""
