@@ -34,6 +34,7 @@ bench: setup
 	$(PY) bench/router.py
 	$(PY) bench/asr.py
 	$(PY) bench/turn_latency.py
+	$(PY) bench/sweep_escalation.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -27,7 +27,8 @@ from asterisk.agi import AGI, AGIDBError
 
 from agi.errors import AgiCommandFailed, AgiHangup
 from agi.masking import mask_number
-from agi.replies import AgiReply, parse_reply, read_env, reply_lines
+from agi.replies import MAX_REPLY_LINE_CHARS, AgiReply, parse_reply, read_env, reply_lines
+from agi.request import MAX_HEADER_LINE_CHARS
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ class HotlineAGI(AGI):
     # -- transport (overrides of pyst2) -------------------------------------------------------
 
     def _get_agi_env(self) -> None:
-        self.env = read_env(self._readline)
+        self.env = read_env(lambda: self._readline(MAX_HEADER_LINE_CHARS + 2))
         log.debug(
             "AGI env: channel=%s uniqueid=%s callerid=%s request=%s",
             self.env.get("agi_channel", ""),
@@ -105,9 +106,10 @@ class HotlineAGI(AGI):
             mask_number(self.env.get("agi_request", "")),
         )
 
-    def _readline(self) -> str:
+    def _readline(self, limit: int = MAX_REPLY_LINE_CHARS + 2) -> str:
+        # Bounded: a peer that never sends a newline costs at most `limit` characters (room for \r\n).
         try:
-            line: str = self.stdin.readline()
+            line: str = self.stdin.readline(limit)
         except ConnectionError as exc:
             raise AgiHangup(f"connection lost: {exc}") from exc
         return line

@@ -38,6 +38,10 @@ class AgiUnexpectedReply(AgiError, AGIUnknownError):
     """A reply line that is not part of the AGI protocol as we know it."""
 
 
+class AgiBadRequest(AgiError):
+    """The FastAGI request header is malformed or over the limits (agi.request): the connection is refused."""
+
+
 class AgiCommandFailed(AgiError, AGIAppError):
     """``200 result=-1`` from a pyst2-style command method (pyst2 raised AGIAppError here)."""
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 # Seven or more digits is a subscriber number; shorter runs (110, 12345, extensions) are not personal.
-_NUMBER_RE = re.compile(r"\d{7,}")
+# Digits glued to ASCII letters are part of an identifier (a call id's hex, a channel name), not a
+# number someone dialled; Chinese text around a number ("电话13812345678") still masks it.
+_NUMBER_RE = re.compile(r"(?<![0-9A-Za-z])\d{7,}(?![0-9A-Za-z])")
 
 
 def _mask_run(digits: str) -> str:

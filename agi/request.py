@@ -5,6 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
+from agi.errors import AgiBadRequest
+
+# Limits on the header a FastAGI peer sends before anything else. Asterisk sends about 20 lines plus
+# one per AGI argument (res_agi allows at most 128), each well under a kilobyte; anything beyond
+# these is not Asterisk, and must not cost a call process unbounded memory or time.
+MAX_HEADER_LINES = 256
+MAX_HEADER_LINE_CHARS = 16 * 1024
+HEADER_TIMEOUT_S = 10.0  # Asterisk writes the whole header at once, right after connecting
+
 
 @dataclass(frozen=True)
 class AgiRequest:
@@ -24,6 +33,7 @@ class AgiRequest:
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> AgiRequest:
+        """Raises AgiBadRequest when ``agi_request`` looks like a URL but cannot be parsed as one."""
         path, query = _script_of(env)
         # AGI(agi://host/intake,a,b) arrives as agi_arg_1, agi_arg_2, ...
         args: list[str] = []
@@ -54,7 +64,10 @@ def _script_of(env: dict[str, str]) -> tuple[str, dict[str, str]]:
     a URL, else from ``agi_network_script`` (``intake?x=1``, Asterisk drops the leading slash)."""
     request = env.get("agi_request", "")
     if "://" in request:
-        parts = urlsplit(request)
+        try:
+            parts = urlsplit(request)
+        except ValueError as exc:  # e.g. an unbalanced '[' in the host part
+            raise AgiBadRequest(f"agi_request is not a URL: {exc}") from exc
         raw_path, raw_query = parts.path, parts.query
     else:
         script = env.get("agi_network_script", request)

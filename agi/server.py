@@ -23,10 +23,10 @@ from collections.abc import Callable, Mapping
 from typing import Literal, TextIO
 
 from agi.channel import HotlineAGI
-from agi.errors import AgiHangup
+from agi.errors import AgiBadRequest, AgiHangup
 from agi.masking import mask_number
 from agi.replies import read_env
-from agi.request import AgiRequest
+from agi.request import HEADER_TIMEOUT_S, MAX_HEADER_LINE_CHARS, AgiRequest
 
 __all__ = ["AgiRequest", "FastAgiServer", "Handler", "Mode"]
 
@@ -110,7 +110,7 @@ class FastAgiServer:
         writer = sock.makefile("w", encoding="utf-8", newline="\n")
         uniqueid = "?"
         try:
-            agi = HotlineAGI(reader, writer)
+            agi = _read_header(sock, reader, writer)
             request = AgiRequest.from_env(agi.env)
             uniqueid = request.uniqueid or "?"
             handler = self._routes.get(request.path)
@@ -123,6 +123,9 @@ class FastAgiServer:
             log.info("call %s: %s finished", uniqueid, request.path)
         except AgiHangup as exc:
             log.info("call %s: caller hung up (%s)", uniqueid, exc)
+        except AgiBadRequest as exc:
+            log.warning("refusing a malformed FastAGI request: %s", exc)
+            _send_failure(writer)
         except Exception:
             log.exception("call %s: handler failed; sending FAILURE so the dialplan falls back", uniqueid)
             _send_failure(writer)
@@ -132,6 +135,35 @@ class FastAgiServer:
                     stream.close()
                 except OSError:
                     pass
+
+
+def _read_header(sock: socket.socket, reader: TextIO, writer: TextIO) -> HotlineAGI:
+    """The AGI session, once its header is in. A peer that has not sent the whole header within
+    HEADER_TIMEOUT_S is cut off: a total deadline, since a socket timeout restarts with every byte
+    a slow peer trickles in. Commands later may legitimately wait for minutes (RECORD FILE)."""
+    expired = threading.Event()
+
+    def cut_off() -> None:
+        expired.set()
+        try:
+            sock.shutdown(socket.SHUT_RDWR)  # the blocked readline returns EOF
+        except OSError:
+            pass
+
+    timer = threading.Timer(HEADER_TIMEOUT_S, cut_off)
+    timer.daemon = True
+    timer.start()
+    try:
+        agi = HotlineAGI(reader, writer)
+    except AgiHangup:
+        if expired.is_set():
+            raise AgiBadRequest(f"no complete AGI header within {HEADER_TIMEOUT_S:.0f} s") from None
+        raise
+    finally:
+        timer.cancel()
+    if expired.is_set():
+        raise AgiBadRequest(f"no complete AGI header within {HEADER_TIMEOUT_S:.0f} s")
+    return agi
 
 
 def _send_failure(writer: TextIO) -> None:
@@ -149,9 +181,9 @@ def _refuse(request: socket.socket) -> None:
     try:
         request.settimeout(_REFUSE_READ_TIMEOUT_S)
         with request.makefile("r", encoding="utf-8", errors="replace", newline="\n") as reader:
-            read_env(reader.readline)
+            read_env(lambda: reader.readline(MAX_HEADER_LINE_CHARS + 2))
         request.sendall(b"FAILURE\n")
-    except (OSError, AgiHangup):
+    except (OSError, AgiHangup, AgiBadRequest):
         pass
 
 
@@ -164,7 +196,9 @@ class _ConnectionHandler(socketserver.BaseRequestHandler):
 
 class _BaseServer(socketserver.TCPServer):
     allow_reuse_address = True
-    request_queue_size = 128  # a burst of calls must not be refused by the kernel backlog
+    # A burst of calls must not overflow the kernel backlog while the parent forks: with 128, 200
+    # simultaneous calls saw Asterisk's 2 s FastAGI connect time out (bench/load.py).
+    request_queue_size = 1024
     block_on_close = False  # shutdown must not wait for calls in progress
 
     def __init__(

@@ -198,6 +198,10 @@ class AsteriskProcess:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
     def stop(self, timeout: float = 15) -> None:
         if self._proc is None:
             return

@@ -7,6 +7,7 @@ import json
 import logging
 import signal
 import sys
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -65,23 +66,42 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_agi_server(args: argparse.Namespace) -> int:
-    from hotline.roots import build_agi_server
+    from hotline.roots import build_agi_server, build_journal_watcher
 
     settings = _settings(args)
     server = build_agi_server(settings, mode=args.mode)
+    replayer = build_journal_watcher(settings)  # journals of calls made while the database was down
 
     def _stop(_sig: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _stop)
     log.info("FastAGI listening on %s:%d", settings.agi_host, server.bound_port)
+    replayer.start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.shutdown()
+        replayer.stop()
     return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from hotline.db import open_database
+    from ivr_flows.replay import LazyClassifier, replay_journal
+    from routing.classify import Router
+
+    settings = _settings(args)
+    db = open_database(settings.db_url)
+    try:
+        report = replay_journal(db.session_factory, settings.journal_dir,
+                                router=LazyClassifier(lambda: Router.load(settings.router_model_file)))
+    finally:
+        db.engine.dispose()
+    print(report.summary(), flush=True)
+    return 1 if report.waiting or report.rejected else 0
 
 
 def cmd_api(args: argparse.Namespace) -> int:
@@ -90,8 +110,61 @@ def cmd_api(args: argparse.Namespace) -> int:
     from hotline.roots import build_api
 
     settings = _settings(args)
-    uvicorn.run(build_api(settings), host=settings.api_host, port=settings.api_port, log_level="warning")
+    # Open console pages hold SSE streams that never finish: stop waiting for them after a moment.
+    uvicorn.run(build_api(settings), host=settings.api_host, port=settings.api_port, log_level="warning",
+                timeout_graceful_shutdown=2)
     return 0
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    from escalation.scheduler import run_forever
+    from hotline.roots import build_escalation_runner
+
+    settings = _settings(args)
+    runner = build_escalation_runner(settings)
+    if args.once:
+        runner.check_schema()
+        print(runner.tick().summary(), flush=True)
+        return 0
+    run_forever(runner, interval_s=settings.scheduler_interval_s)
+    return 0
+
+
+def cmd_dialer(args: argparse.Namespace) -> int:
+    import threading
+
+    from hotline.roots import build_dialer
+
+    dialer = build_dialer(_settings(args))
+    stop = threading.Event()
+
+    def _stop(_sig: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    log.info("callback dialer %s started", dialer.dialer_id)
+    try:
+        dialer.run(stop)
+    finally:
+        dialer.close()
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from reports.cli import run_report
+
+    run_report(_settings(args), period=args.period, day=args.date, out=Path(args.out) if args.out else None,
+               pdf=not args.no_pdf)
+    return 0
+
+
+def cmd_cdr_import(args: argparse.Namespace) -> int:
+    from reports.cli import import_cdrs
+
+    result = import_cdrs(_settings(args), Path(args.file) if args.file else None)
+    print(result.summary())
+    return 1 if result.rejected else 0
 
 
 def cmd_call(args: argparse.Namespace) -> int:
@@ -110,7 +183,8 @@ def cmd_router(args: argparse.Namespace) -> int:
     settings = _settings(args)
     model_file = Path(args.model) if args.model else settings.router_model_file
     if args.router_cmd == "train":
-        return rcli.cmd_train(args.csv, args.text_col, args.label_col, model_file)
+        return rcli.cmd_train(args.csv, args.text_col, args.label_col, model_file,
+                              db_url=settings.db_url if args.from_tickets else None)
     return rcli.cmd_eval(args.csv, args.text_col, args.label_col, model_file)
 
 
@@ -119,6 +193,29 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     return rcli.cmd_classify(args.text, settings.router_model_file, dialed_number=args.dialed)
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    import secrets as pysecrets
+
+    from accounts import service as accounts
+    from hotline.db import open_database, transaction
+    from hotline.stack import prepare
+
+    settings = _settings(args)
+    prepare(settings)
+    db = open_database(settings.db_url)
+    with transaction(db.session_factory) as session:
+        if args.user_cmd == "add":
+            password = sys.stdin.readline().rstrip("\n") if args.password_stdin else pysecrets.token_urlsafe(12)
+            user = accounts.create_user(session, username=args.username, password=password, role=args.role,
+                                        department=args.department, display_name=args.name)
+            print(json.dumps({"username": user.username, "role": user.role, "department": user.department,
+                              **({} if args.password_stdin else {"password": password})}, ensure_ascii=False))
+        else:
+            user_id = accounts.user_id(session, username=args.username)
+            print(accounts.issue_token(session, user_id=user_id, ttl=timedelta(days=args.days)))
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -147,9 +244,33 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--mode", choices=["fork", "thread"], default="fork")
     s.set_defaults(func=cmd_agi_server)
 
+    s = sub.add_parser("replay", help="write intake journals kept while the database was down into it "
+                                      "(the AGI server also does it at start and every few seconds)")
+    s.set_defaults(func=cmd_replay)
+
     s = sub.add_parser("api", help="run only the HTTP API")
     s.add_argument("--api-port", type=int)
     s.set_defaults(func=cmd_api)
+
+    s = sub.add_parser("scheduler", help="run the overdue sweep (督办) and notification delivery every "
+                                         "HOTLINE_SCHEDULER_INTERVAL_S seconds")
+    s.add_argument("--once", action="store_true", help="one sweep and one delivery pass, then exit")
+    s.set_defaults(func=cmd_scheduler)
+
+    s = sub.add_parser("dialer", help="run the satisfaction callback dialer (回访) over AMI")
+    s.set_defaults(func=cmd_dialer)
+
+    # Reports (issue 6): the briefing report and the import of Asterisk's call records behind 接通率.
+    s = sub.add_parser("report", help="write report.html and report.pdf for a day, week or month")
+    s.add_argument("--period", choices=["day", "week", "month"], default="day")
+    s.add_argument("--date", help="any day of the period, YYYY-MM-DD (default: today, Asia/Shanghai)")
+    s.add_argument("--out", help="output folder (default: HOTLINE_HOME/reports/<period>-<first day>)")
+    s.add_argument("--no-pdf", action="store_true", help="HTML only")
+    s.set_defaults(func=cmd_report)
+
+    s = sub.add_parser("cdr-import", help="import new Asterisk CDRs (cdr-csv/Master.csv) into call_records")
+    s.add_argument("--file", help="a Master.csv (default: the stack's, under HOTLINE_HOME/asterisk/log)")
+    s.set_defaults(func=cmd_cdr_import)
 
     s = sub.add_parser("call", help="place a simulated call into a running stack; prints the ticket")
     s.add_argument("audio", help="the caller's first utterance (any WAV)")
@@ -165,7 +286,10 @@ def build_parser() -> argparse.ArgumentParser:
     rs = s.add_subparsers(dest="router_cmd", required=True)
     for name in ("train", "eval"):
         r = rs.add_parser(name)
-        r.add_argument("--csv", required=True)
+        r.add_argument("--csv", required=name == "eval")
+        if name == "train":
+            r.add_argument("--from-tickets", action="store_true",
+                           help="also learn from operators' corrections, 退单 and re-dispatches in the database")
         r.add_argument("--text-col", default="text")
         r.add_argument("--label-col", default="label")
         r.add_argument("--model", help="model file (default: HOTLINE_HOME/models/router.joblib)")
@@ -175,6 +299,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("text")
     s.add_argument("--dialed")
     s.set_defaults(func=cmd_classify)
+
+    s = sub.add_parser("user", help="add a user, or issue a long-lived token (for Open311 clients, scripts)")
+    us = s.add_subparsers(dest="user_cmd", required=True)
+    u = us.add_parser("add")
+    u.add_argument("username")
+    u.add_argument("--role", required=True, choices=["operator", "dispatcher", "department", "system", "admin"])
+    u.add_argument("--department", help="the unit code of a department user (GET /api/units lists them)")
+    u.add_argument("--name", default="", help="display name")
+    u.add_argument("--password-stdin", action="store_true", help="read the password from stdin "
+                   "(default: generate one and print it once)")
+    u = us.add_parser("token")
+    u.add_argument("username")
+    u.add_argument("--days", type=int, default=365)
+    s.set_defaults(func=cmd_user)
 
     s = sub.add_parser("demo", help="start the stack, place one simulated call, print the ticket")
     s.add_argument("--api-port", type=int)
@@ -186,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = _settings(args)
-    logs.setup(settings.log_level, settings.logs_dir / "hotline.log")
+    logs.setup(settings.log_level, settings.logs_dir / "hotline.log", fmt=settings.log_format)
     try:
         return int(args.func(args))
     except DomainError as e:

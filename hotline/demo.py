@@ -30,7 +30,11 @@ def run_demo(settings: Settings, *, keep_running: bool) -> int:
         if result.ticket and result.ticket.needs_transcription:
             print("No Vosk model here, so the ticket carries the recording and is marked for operator "
                   "transcription. Run 'hotline setup' where the network allows to install the model.")
-        print(f"\nOperator console and API: {stack.api_url}/api/tickets   (OpenAPI: {stack.api_url}/docs)")
+        password_file = settings.secrets_dir / "admin_password"
+        print(f"\nOperator console: {stack.api_url}/console   (log in as 'admin', password in {password_file};"
+              " add operators with 'hotline user add NAME --role operator')")
+        print(f"Tickets: {stack.api_url}/api/tickets   Reports: {stack.api_url}/reports/dashboard   "
+              f"OpenAPI: {stack.api_url}/docs")
         if keep_running:
             print("The stack keeps running; Ctrl-C stops it.", flush=True)
             return stack.wait()

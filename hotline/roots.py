@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
@@ -18,6 +19,12 @@ from notify.base import Notifier
 from notify.channels import Fanout, LogNotifier, WebhookNotifier
 from prompts.render import PromptStore
 from routing.classify import Router
+
+if TYPE_CHECKING:
+    from callbacks.dialer import Dialer
+    from escalation.scheduler import EscalationRunner
+    from ivr_flows.replay import JournalWatcher
+    from ivr_flows.survey import SurveyServices
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +49,65 @@ def build_agi_server(settings: Settings, *, mode: Mode = "fork") -> FastAgiServe
                    uniqueid=env.get("agi_uniqueid", ""), caller=env.get("agi_callerid", ""),
                    dialed=env.get("agi_extension", ""))
 
+    survey_services = _survey_services(settings, services)
+
+    def survey(agi: HotlineAGI, request: AgiRequest) -> None:
+        from ivr_flows.survey import run_survey
+
+        run_survey(agi, survey_services, channel_name=request.channel, uniqueid=request.uniqueid)
+
+    def overflow(agi: HotlineAGI, request: AgiRequest) -> None:
+        from console.overflow import run_overflow
+
+        # agi_extension is "overflow" here: the number the citizen dialled is on the call's row.
+        run_overflow(agi, services, channel_name=request.channel, uniqueid=request.uniqueid,
+                     caller=request.env.get("agi_callerid", ""), dialed="")
+
     def after_fork() -> None:
         # Connections inherited from the parent must not be shared with it.
         db.engine.dispose(close=False)
 
-    return FastAgiServer(settings.agi_host, settings.agi_port, {"/intake": intake},
+    routes = {"/intake": intake, "/survey": survey, "/overflow": overflow}
+    return FastAgiServer(settings.agi_host, settings.agi_port, routes,
                          mode=mode, after_fork=after_fork)
+
+
+def _survey_services(settings: Settings, services: CallServices) -> SurveyServices:
+    """Callbacks (回访): the survey applies outcomes through the ticket workflow, so it needs its rules."""
+    from callbacks.rules import WorkflowDeps
+    from ivr_flows.survey import SurveyServices
+
+    return SurveyServices(calls=services, deps=WorkflowDeps.load(settings.deadline_policy_path))
+
+
+def build_dialer(settings: Settings) -> Dialer:
+    """The `hotline dialer` process: satisfaction callbacks over AMI (callbacks/dialer.py)."""
+    import os
+    import socket
+
+    from agi.ami import AmiClient
+    from callbacks.dialer import Dialer
+    from callbacks.rules import CallbackRules, WorkflowDeps
+    from hotline.asterisk import ami_secret_for
+
+    rules = CallbackRules.from_settings(settings)  # bad calling hours stop the process here, clearly
+    db = open_database(settings.db_url)
+    ami = AmiClient(settings.ami_host, settings.ami_port, settings.ami_user, ami_secret_for(settings))
+    return Dialer(settings=settings, session_factory=db.session_factory, ami=ami, rules=rules,
+                  deps=WorkflowDeps.load(settings.deadline_policy_path),
+                  dialer_id=settings.dialer_id or f"{socket.gethostname()}:{os.getpid()}")
+
+
+def build_journal_watcher(settings: Settings) -> JournalWatcher:
+    """The AGI server parent's trigger for `hotline replay` (faults, issue 7): intake journals kept
+    while the database was down are written in at start and every few seconds. The database work
+    runs in a subprocess: never SQLite in a thread of a process that forks per call."""
+    import sys
+
+    from ivr_flows.replay import JournalWatcher
+
+    return JournalWatcher(settings.journal_dir, command=[sys.executable, "-m", "hotline.cli", "replay"],
+                          interval_s=settings.journal_replay_interval_s)
 
 
 def build_notifier(settings: Settings) -> Fanout:
@@ -59,4 +119,55 @@ def build_notifier(settings: Settings) -> Fanout:
 
 def build_api(settings: Settings) -> FastAPI:
     db = open_database(settings.db_url)
-    return create_app(settings, db.session_factory)
+    app = create_app(settings, db.session_factory)
+    _attach_console(app, settings, db)
+    return app
+
+
+def _attach_console(app: FastAPI, settings: Settings, db: Database) -> None:
+    """Operator desk: the starter knowledge base on first start, and the AMI queue follower running
+    inside the API process, so a screen pop reaches the page with no database round trip."""
+    from agi.ami import AmiClient
+    from console.desk import Desk, follow_queue_while_serving
+    from console.runner import FollowerRunner
+    from hotline.asterisk import ami_secret_for
+    from hotline.db import transaction
+    from knowledge.service import seed_if_empty
+
+    with transaction(db.session_factory) as s:
+        seed_if_empty(s, catalog=app.state.catalog)
+    if not settings.console_follow_ami:
+        return
+    desk = Desk(db.session_factory, app.state.console_hub)
+    secret = ami_secret_for(settings)
+    runner = FollowerRunner(desk.follower, lambda: AmiClient(settings.ami_host, settings.ami_port,
+                                                             settings.ami_user, secret))
+    follow_queue_while_serving(app, runner)
+
+
+def build_escalation_runner(settings: Settings) -> EscalationRunner:
+    """The `hotline scheduler` process: overdue sweep + outbox delivery through the configured notifiers,
+    plus the early-warning sweep and the import of Asterisk's call records (接通率)."""
+    from datetime import datetime
+
+    from deadlines.policy import Policy
+    from escalation.scheduler import EscalationRunner
+    from hotline.db import transaction
+    from reports import alerts, cdr
+    from routing.catalog import load_catalog
+
+    db = open_database(settings.db_url)
+    fanout = build_notifier(settings)
+
+    def early_warning(now: datetime) -> None:
+        with transaction(db.session_factory) as session:
+            alerts.sweep(session, now=now, notifier=fanout, settings=settings)
+
+    def import_cdr(now: datetime) -> None:
+        with transaction(db.session_factory) as session:
+            cdr.import_file(session, path=cdr.cdr_file(settings))
+
+    notifiers = {n.name: n for n in fanout.notifiers}
+    return EscalationRunner(factory=db.session_factory, policy=Policy.load(settings.deadline_policy_path),
+                            catalog=load_catalog(), notifiers=notifiers,
+                            extra_jobs=(("early_warning", early_warning), ("cdr_import", import_cdr)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,7 +59,64 @@ class Settings(BaseSettings):
     webhook_url: str = ""
     webhook_secret: str = ""
 
+    # Open311 / intake channels / dispatch slips: a non-empty jurisdiction id makes requests naming
+    # another jurisdiction fail with 404 (empty: a single jurisdiction, the parameter is ignored).
+    open311_jurisdiction_id: str = ""
+
+    # Accounts (issue 3). Anonymous read-only access to ticket lists, with numbers masked: on by
+    # default only when the API listens on loopback (a single-machine install); set it false
+    # behind a reverse proxy on the same host.
+    anonymous_reads: bool | None = None
+    token_ttl_hours: int = 12
+
+    # Callbacks (回访, issue 5): when, how often and through what the dialer calls citizens back.
+    callback_delay_s: int = 3600  # after the department's result, before the first attempt
+    callback_hours: str = "09:00-12:00,14:00-20:00"  # Asia/Shanghai; only within 08:00-21:00
+    callback_on_weekends: bool = False  # non-working Saturdays/Sundays (调休 working weekends always count)
+    callback_on_holidays: bool = False  # official public holidays
+    callback_max_attempts: int = 3
+    callback_backoff_s: str = "1800,7200"  # wait before attempt 2, 3, ... (the last value repeats)
+    callback_channel: str = "PJSIP/{number}@trunk"  # tests: Local/{number}@sim-callee/n
+    callback_caller_id: str = "12345"
+    callback_ring_s: int = 30  # Originate timeout: how long the citizen's phone rings
+    callback_max_concurrent: int = 4
+    callback_per_minute: int = 20
+    callback_lease_s: int = 120  # a claim lives this long without the dialer's heartbeat
+    callback_poll_s: float = 1.0
+    dialer_id: str = ""  # empty: host:pid
+
+    # Escalation (督办, issue 3): `hotline scheduler` sweeps overdue tickets and delivers queued
+    # notifications every N seconds. Deadlines and escalation thresholds: the packaged
+    # deadlines/policy.yaml unless a file is given.
+    scheduler_interval_s: float = 60
+    deadline_policy_path: Path | None = None
+
+    # Operator desk (console, issue 4): the API process follows the operator queue on AMI and pushes
+    # screen pops; a caller nobody answers within queue_timeout_s is told to expect a call back within
+    # overflow_callback_minutes (the ticket is marked 待回拨).
+    console_follow_ami: bool = True
+    overflow_callback_minutes: int = 30
+
+    # Faults (issue 7): while the database is unreachable, intake keeps each call in a local journal
+    # (spool/journal); the AGI server replays it at start and every journal_replay_interval_s seconds.
+    journal_replay_interval_s: float = 10
+
+    # Reports and early warning (issue 6): PDF through headless Chromium; a surge is at least
+    # alert_min_count tickets of one topic in one district within alert_window_minutes and
+    # alert_ratio times what the previous alert_baseline_days would predict for such a window.
+    report_chromium: str = "/usr/bin/chromium"
+    alert_window_minutes: int = 60
+    alert_baseline_days: int = 7
+    alert_min_count: int = 5
+    alert_ratio: float = 3.0
+
     log_level: str = "INFO"
+
+    # Operations (issue 7): log lines as text or one JSON object per line (with call_id / ticket_id);
+    # GET /ready also requires the FastAGI port to accept connections unless this is false (an API
+    # running without the AGI server, e.g. on another host).
+    log_format: Literal["text", "json"] = "text"
+    ready_requires_agi: bool = True
 
     @property
     def db_url(self) -> str:
@@ -67,6 +125,10 @@ class Settings(BaseSettings):
     @property
     def recordings_dir(self) -> Path:
         return self.home / "spool" / "recordings"
+
+    @property
+    def journal_dir(self) -> Path:
+        return self.home / "spool" / "journal"
 
     @property
     def prompts_dir(self) -> Path:
@@ -95,6 +157,12 @@ class Settings(BaseSettings):
     @property
     def router_model_file(self) -> Path:
         return self.router_model_path or self.models_dir / "router.joblib"
+
+    @property
+    def anonymous_reads_allowed(self) -> bool:
+        if self.anonymous_reads is not None:
+            return self.anonymous_reads
+        return self.api_host in ("127.0.0.1", "::1", "localhost")
 
     def ensure_dirs(self) -> None:
         for d in (self.home, self.recordings_dir, self.prompts_dir, self.models_dir, self.logs_dir):

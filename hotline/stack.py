@@ -14,7 +14,7 @@ import urllib.request
 from types import FrameType
 
 from hotline import migrate
-from hotline.asterisk import AsteriskProcess, render_config
+from hotline.asterisk import AsteriskError, AsteriskProcess, render_config
 from hotline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,14 +32,24 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 def prepare(settings: Settings) -> None:
     """Everything `up` needs that is quick and idempotent: dirs, schema, prompts."""
+    from accounts.bootstrap import bootstrap
+    from hotline.db import open_database, transaction
     from prompts.render import PromptStore
+    from routing.catalog import load_catalog
 
     settings.ensure_dirs()
     migrate.upgrade(settings.db_url)
+    db = open_database(settings.db_url)
+    try:
+        with transaction(db.session_factory) as session:
+            bootstrap(session, catalog=load_catalog(), secrets_dir=settings.secrets_dir)
+    finally:
+        db.engine.dispose()
     PromptStore(settings.prompts_dir).render_all()
 
 
-COMPONENTS = {"agi": ("agi-server",), "api": ("api",)}
+# The scheduler (overdue sweep, notifications) is supervised like the others: restarted if it dies.
+COMPONENTS = {"agi": ("agi-server",), "api": ("api",), "scheduler": ("scheduler",), "dialer": ("dialer",)}
 
 
 class Stack:
@@ -47,6 +57,7 @@ class Stack:
         self.settings = settings
         self.asterisk: AsteriskProcess | None = None
         self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self._restarts: dict[str, list[float]] = {}  # monotonic times of recent restarts, per process
 
     def _spawn(self, name: str) -> None:
         with (self.settings.logs_dir / f"{name}.log").open("ab") as log_file:
@@ -117,13 +128,31 @@ class Stack:
         self.children.clear()
 
     def supervise_once(self) -> bool:
-        """Restart any service process that died (the dialplan sends calls to the queue meanwhile);
-        False when Asterisk itself is gone, which ends the stack."""
+        """Restart any process that died, Asterisk included (the dialplan sends calls to the queue
+        while a service is down); one that keeps dying is restarted less and less often, never in a
+        tight loop. False when Asterisk cannot be started again, which ends the stack."""
+        now = time.monotonic()
         for name, p in list(self.children.items()):
-            if p.poll() is not None:
+            if p.poll() is not None and self._restart_due(name, now):
                 log.error("%s exited with %s; restarting it", name, p.returncode)
                 self._spawn(name)
-        return self.asterisk is None or self.asterisk.running
+        if self.asterisk is not None and not self.asterisk.running and self._restart_due("asterisk", now):
+            log.error("asterisk stopped; restarting it (calls it was carrying are gone)")
+            try:
+                self.asterisk.start()
+            except AsteriskError as exc:
+                log.error("asterisk did not start again: %s", exc)
+                return False
+        return True
+
+    def _restart_due(self, name: str, now: float) -> bool:
+        """At once for the first 3 restarts within a minute, then 2, 4, 8 ... up to 60 s apart."""
+        recent = [t for t in self._restarts.get(name, []) if now - t < 60]
+        wait = 0 if len(recent) < 3 else min(60, 2 ** (len(recent) - 2))
+        if recent and now - recent[-1] < wait:
+            return False
+        self._restarts[name] = [*recent, now]
+        return True
 
     def wait(self) -> int:
         """Block until a signal or Asterisk stops, restarting crashed services; then stop everything."""

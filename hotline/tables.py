@@ -5,4 +5,10 @@ tables adds its models module here (one line each)."""
 
 from __future__ import annotations
 
+import accounts.models  # noqa: F401
+import callbacks.models  # noqa: F401
+import console.models  # noqa: F401
+import escalation.models  # noqa: F401
+import knowledge.models  # noqa: F401
+import reports.models  # noqa: F401
 import tickets.models  # noqa: F401

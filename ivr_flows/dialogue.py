@@ -4,21 +4,40 @@ the database as it happens (a hangup at any moment loses nothing that was said).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from agi.errors import AgiHangup
 from asr.engine import CallInfo
 from asr.listen import TurnListener
-from hotline.db import transaction
+from hotline.turn_spool import record_turn
+from ivr_flows.callstore import CallStore
 from ivr_flows.ports import CallServices, Channel
-from tickets import service
 
 log = logging.getLogger(__name__)
 
 ALL_DIGITS = "0123456789*#"
+MIN_FREE_BYTES = 1_000_000  # a whole 60 s turn of 8 kHz 16-bit audio, with room to spare
+WAV_HEADER_BYTES = 44
+
+
+def _free_bytes(directory: Path) -> int | None:
+    try:
+        st = os.statvfs(directory)
+    except OSError:
+        return None  # not there (yet): RECORD FILE and the check after it will tell
+    return st.f_bavail * st.f_frsize
+
+
+def _written(wav: Path) -> bool:
+    try:
+        return wav.stat().st_size >= WAV_HEADER_BYTES
+    except OSError:
+        return False
 
 
 @dataclass
@@ -51,18 +70,27 @@ class CallState:
 
 
 class Dialogue:
-    def __init__(self, channel: Channel, services: CallServices, state: CallState) -> None:
+    def __init__(self, channel: Channel, services: CallServices, state: CallState,
+                 store: CallStore | None = None) -> None:
         self.channel = channel
         self.services = services
         self.state = state
+        # Without a store (survey): database only, no journal fallback.
+        self.store = store or CallStore(services.session_factory, None, call_id=state.call_id)
         day = datetime.now(UTC).strftime("%Y%m%d")
         self.recording_dir = services.settings.recordings_dir / day / state.call_id
-        self.recording_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.recording_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # spool full or unwritable: Asterisk's RECORD FILE will fail and say so
+            log.error("call %s: cannot create %s (%s)", state.call_id, self.recording_dir, exc)
 
     def _play(self, path: str, escape_digits: str) -> str:
         if self.state.recording_ended_at is not None:
             self.state.latencies_ms.append((time.monotonic() - self.state.recording_ended_at) * 1000)
             self.state.recording_ended_at = None
+            # For /metrics: the API reads this spool (this process ends with the call).
+            record_turn(self.services.settings.home, self.state.latencies_ms[-1],
+                        self.state.turns[-1].purpose if self.state.turns else "")
         return self.channel.play(path, escape_digits)
 
     def say(self, key: str, escape_digits: str = "0") -> str:
@@ -103,9 +131,16 @@ class Dialogue:
         st = self.state
         st.turn += 1
         path = self.recording_dir / f"{st.turn:02d}-{purpose}"
-        with transaction(self.services.session_factory) as s:
-            rec_id = service.add_recording(s, call_id=st.call_id, turn=st.turn, purpose=purpose,
-                                           path=str(path.with_suffix(".wav"))).id
+        free = _free_bytes(self.recording_dir)
+        if free is not None and free < MIN_FREE_BYTES:
+            # Asterisk would "record" into a full disk without a word and the caller would be asked
+            # to repeat into nothing: report a failed turn at once (the flow hands over to a person).
+            log.error("call %s turn %d: spool full (No space left on device, %d bytes free in %s): "
+                      "recording failed", st.call_id, st.turn, free, self.recording_dir)
+            heard = Heard(purpose=purpose, ended_by="error")
+            st.turns.append(heard)
+            return heard
+        self.store.add_recording(turn=st.turn, purpose=purpose, path=str(path.with_suffix(".wav")))
         listener = TurnListener(self.services.asr,
                                 CallInfo(call_id=st.call_id, caller=st.caller, turn=st.turn, purpose=purpose),
                                 grammar=grammar)
@@ -117,6 +152,10 @@ class Dialogue:
                                          silence_s=silence_s)
             st.recording_ended_at = time.monotonic()
             heard.digit, heard.ended_by = result.digit, result.reason
+            if result.reason != "hangup" and not _written(path.with_suffix(".wav")):
+                log.error("call %s turn %d: Asterisk wrote no audio to %s (spool full or unwritable?): "
+                          "recording failed", st.call_id, st.turn, path.with_suffix(".wav"))
+                heard.ended_by = "error"
             # Asterisk has closed the file, hangup included: decode it to the end.
             got = listener.finish()
             heard.text, heard.speech_seconds, heard.audio_seconds = (
@@ -132,10 +171,9 @@ class Dialogue:
                     got.text, got.speech_seconds, got.audio_seconds)
             raise
         finally:
-            with transaction(self.services.session_factory) as s:
-                service.finish_recording(s, recording_id=rec_id, audio_seconds=heard.audio_seconds,
-                                         speech_seconds=heard.speech_seconds, transcript=heard.text,
-                                         ended_by=heard.ended_by)
+            self.store.finish_recording(turn=st.turn, audio_seconds=heard.audio_seconds,
+                                        speech_seconds=heard.speech_seconds, transcript=heard.text,
+                                        ended_by=heard.ended_by)
             log.info("call %s turn %d %s: %.1f s speech, %d chars, ended by %s", st.call_id, st.turn,
                      purpose, heard.speech_seconds, len(heard.text), heard.ended_by)
         return heard

@@ -9,7 +9,8 @@ import logging
 from dataclasses import dataclass
 
 from agi.errors import AgiHangup
-from hotline.db import transaction
+from hotline import logs
+from ivr_flows.callstore import CallStore
 from ivr_flows.dialogue import CallState, Dialogue, Heard
 from ivr_flows.escapes import (
     CONFIRM_GRAMMAR,
@@ -20,7 +21,7 @@ from ivr_flows.escapes import (
     yes_no,
 )
 from ivr_flows.ports import CallServices, Channel, ClassificationLike
-from tickets import service
+from ivr_flows.replay import replay_file
 from tickets.models import CallOutcome
 from tickets.schemas import DepartmentCandidate, TicketDraft
 
@@ -58,6 +59,7 @@ class IntakeFlow:
         self.services = services
         self.d = dialogue
         self.state = dialogue.state
+        self.store = dialogue.store
         self.u = Understood()
         self.ticket_id: int | None = None
         self.ticket_number = ""
@@ -76,6 +78,11 @@ class IntakeFlow:
 
     # -- the conversation ----------------------------------------------------------------------
     def _check(self, heard: Heard | None = None, digit: str = "") -> None:
+        if heard is not None and heard.ended_by == "error":
+            # Asterisk could not record (spool full, unwritable): a person listens instead of a loop.
+            log.error("call %s: recording failed (is the spool full? see Asterisk's log); to a person",
+                      self.state.call_id)
+            raise Transfer(Escape("operator", "recording_failed"))
         esc = escape_of(heard.text if heard else "", heard.digit if heard else digit)
         if esc:
             raise Transfer(esc)
@@ -184,10 +191,11 @@ class IntakeFlow:
     def _open_ticket(self, *, incomplete: bool) -> None:
         if self.ticket_id is not None or not self._meaningful():
             return
-        with transaction(self.services.session_factory) as s:
-            t = service.open_ticket(s, draft=self._draft(incomplete=incomplete), actor="ivr")
-            self.ticket_id, self.ticket_number = t.id, t.number
-        log.info("call %s opened ticket %s", self.state.call_id, self.ticket_number)
+        opened = self.store.open_ticket(draft=self._draft(incomplete=incomplete), actor="ivr")
+        if opened is not None:  # else kept in the journal while the database is down
+            self.ticket_id, self.ticket_number = opened
+            logs.bind(ticket_id=self.ticket_id)
+            log.info("call %s opened ticket %s", self.state.call_id, self.ticket_number)
 
     def _finish(self, escape: Escape) -> None:
         if escape.target == "emergency":
@@ -213,8 +221,7 @@ class IntakeFlow:
         self.d.say(key, escape_digits="0")
 
     def _end(self, outcome: CallOutcome, reason: str) -> None:
-        with transaction(self.services.session_factory) as s:
-            service.end_call(s, call_id=self.state.call_id, outcome=outcome, reason=reason)
+        self.store.end_call(outcome=outcome, reason=reason)
 
     def _on_hangup(self) -> None:
         log.info("call %s: caller hung up after %d turns", self.state.call_id, len(self.state.turns))
@@ -224,17 +231,27 @@ class IntakeFlow:
 
 def run_intake(channel: Channel, services: CallServices, *, channel_name: str, uniqueid: str,
                caller: str, dialed: str) -> None:
-    """Serve one intake call from start to hand-over; returns when the AGI part is over."""
-    with transaction(services.session_factory) as s:
-        call_id = service.start_call(s, channel=channel_name, uniqueid=uniqueid, caller_number=caller,
-                                     dialed_number=dialed).id
+    """Serve one intake call from start to hand-over; returns when the AGI part is over. Writes go
+    to the database, or to the call's local journal while the database is unavailable."""
+    store = CallStore.open(services.session_factory, services.settings.journal_dir)
+    call_id = store.call_id
+    logs.bind(call_id=call_id)  # every log line of this call carries it (log_format=json)
     state = CallState(call_id=call_id, caller=caller, dialed=dialed, channel_name=channel_name)
-    flow = IntakeFlow(channel, services, Dialogue(channel, services, state))
+    abandoned = True
     try:
-        flow.run()
-    except AgiHangup:
-        pass  # normal end of a call; what was said is saved by the flow
+        store.start_call(channel=channel_name, uniqueid=uniqueid, caller=caller, dialed=dialed)
+        flow = IntakeFlow(channel, services, Dialogue(channel, services, state, store=store))
+        try:
+            flow.run()
+        except AgiHangup:
+            pass  # normal end of a call; what was said is saved by the flow
+        abandoned = False
     finally:
+        store.close(abandoned=abandoned)  # a flow that failed leaves its journal for the replayer
+        if store.degraded and store.journal_path is not None:
+            # The database may be back already (a lock that timed out, a short outage): write the
+            # call in now, so the operator sees the ticket while still talking to the caller.
+            replay_file(services.session_factory, store.journal_path, router=services.router)
         if state.latencies_ms:
             log.info("call %s turn latency ms: %s", call_id,
                      " ".join(f"{ms:.0f}" for ms in state.latencies_ms))

@@ -84,15 +84,35 @@ class Catalog:
         return sorted(found, key=lambda d: -d.categories[category])
 
     def by_hotline(self, number: str) -> Department | None:
-        number = re.sub(r"\D", "", number)
-        for d in self.departments:
-            if number in d.hotlines:
-                return d
+        """The owner of a legacy service number as the trunk delivers it: '12369', '010-12369',
+        '075512369', '+86 755 12369' (an area code or country code before the short number)."""
+        owners = {h: d for d in self.departments for h in d.hotlines}
+        for candidate in _dialed_forms(number):
+            if candidate in owners:
+                return owners[candidate]
         return None
 
     @property
     def categories(self) -> tuple[str, ...]:
         return CATEGORIES
+
+
+def _dialed_forms(number: str) -> list[str]:
+    digits = re.sub(r"\D", "", number)
+    forms = [digits]
+    national = digits
+    if digits.startswith("0086"):
+        national = digits[4:]
+    elif digits.startswith("86") and len(digits) > 7:
+        national = digits[2:]
+    if national != digits:
+        forms.append(national)
+    # Area codes are 2-3 digits after the trunk prefix 0 (010, 0755), which a country code drops.
+    # A bare number keeps its digits: 12122 is not 122.
+    if national != digits or digits.startswith("0"):
+        rest = national[1:] if national.startswith("0") else national
+        forms += [rest[2:], rest[3:]]
+    return [f for f in forms if f]
 
 
 def load_catalog(path: Path | None = None) -> Catalog:

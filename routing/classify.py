@@ -21,7 +21,11 @@ TOP_DEPARTMENTS = 3
 _PRIOR_SHARE = 0.3  # within a category, catalog priors count this much against one keyword hit
 _CROSS_CATEGORY = 0.5  # a department's keywords filed under another category still count half
 _KEYWORD_MIX = 0.25  # keyword-only department distribution mixed in, so 打架 reaches 公安 from any category
-_DIALED_MIX = 0.4  # a dialed legacy number (12369...) puts this much mass on its owner
+# A call on a merged legacy line (12369...) multiplies the odds of the line's owner (and its category) by
+# this Bayes factor: a vague request goes to the owner, a clear one keeps its department. The owner always
+# stays among the top departments shown, and its probability never starts below the floor.
+_DIALED_ODDS = 8.0
+_DIALED_FLOOR = 0.03
 _KEYWORD_SMOOTHING = 0.5  # pseudo-count spread over categories for the keyword router
 
 
@@ -55,7 +59,7 @@ class Router:
         self.catalog = catalog
         self.model = model
         self._keywords: KeywordIndex | None = None
-        self._types = TypeClassifier()
+        self._types = TypeClassifier(learned=model.type_examples if model is not None else ())
         self._order = {d.id: i for i, d in enumerate(catalog.departments)}  # deterministic ties
 
     @classmethod
@@ -93,14 +97,16 @@ class Router:
         else:
             label_probs = self._keyword_category_probs(evidence)
         categories, departments = self._distributions(label_probs, evidence)
-        if self.model is None and evidence.total == 0:
-            departments = _mix(departments, {self.catalog.fallback: 1.0}, 0.5)
         dialed = self.catalog.by_hotline(dialed_number) if dialed_number else None
+        if self.model is None and evidence.total == 0 and dialed is None:  # the dialed line is evidence
+            departments = _mix(departments, {self.catalog.fallback: 1.0}, 0.5)
         if dialed is not None:
-            categories = _mix(categories, {dialed.primary_category: 1.0}, _DIALED_MIX)
-            departments = _mix(departments, {dialed.id: 1.0}, _DIALED_MIX)
+            categories = _boost(categories, dialed.primary_category)
+            departments = _boost(departments, dialed.id)
         category = max(categories, key=lambda c: (categories[c], -_category_rank(c)))
         top = sorted(departments.items(), key=lambda kv: (-kv[1], self._order[kv[0]]))[:TOP_DEPARTMENTS]
+        if dialed is not None and dialed.id not in dict(top):
+            top[-1] = (dialed.id, departments[dialed.id])
         for dept in [*self.catalog.for_category(category), self.catalog.get(self.catalog.fallback)]:
             if len(top) >= TOP_DEPARTMENTS:
                 break
@@ -124,7 +130,9 @@ class Router:
     def predict_categories(self, texts: Sequence[str]) -> list[str]:
         """Category (or the model's label) per text; batched when a trained model answers."""
         if self.model is not None:
-            return self.model.predict(texts)
+            # A model trained with operators' decisions also has department-id labels: report their category.
+            dept_ids = {d.id for d in self.catalog.departments}
+            return [self.catalog.get(x).primary_category if x in dept_ids else x for x in self.model.predict(texts)]
         out = []
         for text in texts:
             probs = self._keyword_category_probs(self.keywords.evidence(text[:MAX_SCORED_CHARS]))
@@ -183,6 +191,13 @@ class Router:
 def _mix(base: dict[str, float], extra: dict[str, float], weight: float) -> dict[str, float]:
     keys = [*base, *(k for k in extra if k not in base)]
     return {k: (1 - weight) * base.get(k, 0.0) + weight * extra.get(k, 0.0) for k in keys}
+
+
+def _boost(dist: dict[str, float], key: str) -> dict[str, float]:
+    out = dict(dist)
+    out[key] = max(out.get(key, 0.0), _DIALED_FLOOR) * _DIALED_ODDS
+    total = sum(out.values())
+    return {k: v / total for k, v in out.items()}
 
 
 def _category_rank(category: str) -> int:

@@ -7,7 +7,7 @@ estimator objects: a model file survives scikit-learn upgrades and refactors of 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,9 @@ class CategoryModel:
     intercept: np.ndarray  # (2K,) float32
     params: BlendParams
     info: dict[str, Any]
+    # Operators' type decisions (text, type, weight): the type classifier trains on them beside its
+    # shipped examples (routing.types), so type learning travels in the same file as the category model.
+    type_examples: list[tuple[str, str, float]] = field(default_factory=list)
 
     def raw_scores(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         norm = [normalize(t)[:MAX_SCORED_CHARS] for t in texts]
@@ -89,6 +92,7 @@ class CategoryModel:
             "intercept": self.intercept,
             "blend": vars(self.params),
             "info": self.info,
+            "type_examples": [list(e) for e in self.type_examples],
         }
         tmp = path.with_name(path.name + ".tmp")
         joblib.dump(payload, tmp)
@@ -114,6 +118,7 @@ class CategoryModel:
             intercept=payload["intercept"],
             params=BlendParams(**payload["blend"]),
             info=dict(payload.get("info", {})),
+            type_examples=[(str(t), str(k), float(w)) for t, k, w in payload.get("type_examples", [])],
         )
 
 

@@ -11,7 +11,8 @@ _NOT_NAME = (
     "，。！？、,.!?；;：:\"'“”‘’（）()\\s"
 )
 _NAME = rf"[^{_NOT_NAME}]"
-_NUM = r"(?:\d+|[一二三四五六七八九十百零两]+)"
+# Bounded runs: an unbounded \d+ made a long digit string (a written request) quadratic, 167 s for 100k.
+_NUM = r"(?:\d{1,8}|[一二三四五六七八九十百零两]{1,8})"
 
 # Generic suffixes need a name before them ('金盘路', not '路'); numbered parts attach to a span.
 _SUFFIXES = (
@@ -25,7 +26,8 @@ _CODE = r"[A-Za-z]\d{0,2}(?:省|市|区|县)"  # anonymised codes of the evaluat
 _NAMED = rf"(?:{_CODE}|{_NAME}{{2,8}}?(?:{_SINGLE})|{_NAME}{{1,8}}?(?:{_SUFFIXES}))"
 _NUMBERED = rf"{_NUM}(?:号楼|号院|号|栋|幢|座|单元|室|楼|层|组|队|巷|弄)"
 _NEXT = rf"{_NAME}{{0,8}}?(?:{_SUFFIXES}|{_SINGLE})"  # after a named part, a bare '公交站' also attaches
-_SPAN_RE = re.compile(rf"(?:{_NAMED}|{_NUMBERED})(?:{_NEXT}|{_NUMBERED}|附近)*")
+# At most 12 further parts (省市区街道路号栋单元室 is 9): a run of address words is not one 100k-char place.
+_SPAN_RE = re.compile(rf"(?:{_NAMED}|{_NUMBERED})(?:{_NEXT}|{_NUMBERED}|附近){{0,12}}")
 
 # Leading words the name class lets through ('反映金盘路' -> '金盘路').
 _LEADING = re.compile(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -37,11 +38,22 @@ class TrainConfig:
     workers: int = 0  # threads for fitting; 0: up to 4, one per core
 
 
-def train(texts: Sequence[str], labels: Sequence[str], config: TrainConfig | None = None) -> CategoryModel:
-    """Fit the category model on labelled texts (any label set with at least two labels)."""
+def train(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    config: TrainConfig | None = None,
+    *,
+    weights: Sequence[float] | None = None,
+) -> CategoryModel:
+    """Fit the category model on labelled texts (any label set with at least two labels).
+
+    `weights` (one per text, default 1) let operators' corrections count more than base data."""
     config = config or TrainConfig()
     if len(texts) != len(labels):
         raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+    w = np.ones(len(texts)) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.shape != (len(texts),) or not np.all(np.isfinite(w)) or np.any(w <= 0):
+        raise ValueError("weights must be one positive number per text")
     counts = Counter(labels)
     if len(counts) < 2:
         raise ValueError("need at least two distinct labels to train")
@@ -54,19 +66,25 @@ def train(texts: Sequence[str], labels: Sequence[str], config: TrainConfig | Non
     lengths = np.array([len(t) for t in norm])
     log.info("features: %d texts x %d buckets in %.1fs", x.shape[0], x.shape[1], time.perf_counter() - t0)
 
-    folds = min(config.folds, min(counts.values()))
-    splits = list(StratifiedKFold(folds, shuffle=True, random_state=config.seed).split(x, y)) if folds >= 2 else []
+    # Labels learnt from a handful of corrections are rarer than the folds: they are left out of some
+    # folds' training data (scored as absent there) rather than disabling calibration for all labels.
+    folds = min(config.folds, sorted(counts.values())[-2])
+    splits = []
+    if folds >= 2:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+            splits = list(StratifiedKFold(folds, shuffle=True, random_state=config.seed).split(x, y))
     # liblinear releases the GIL: fitting the folds and the final model in threads uses all cores.
     with ThreadPoolExecutor(max_workers=config.workers or min(4, os.cpu_count() or 1)) as pool:
-        final = pool.submit(_fit_members, x, y, config)
-        fold_fits = [pool.submit(_fit_members, x[tr], y[tr], config) for tr, _ in splits]
+        final = pool.submit(_fit_members, x, y, w, config)
+        fold_fits = [pool.submit(_fit_members, x[tr], y[tr], w[tr], config) for tr, _ in splits]
         members = [(f.result(), te) for f, (_, te) in zip(fold_fits, splits, strict=True)]
         svc, nb = final.result()
     params, cv_acc = _fit_blend(x, y, lengths, members)
     coef, bias = svc.coef_, svc.intercept_
     if len(classes) == 2:  # binary LinearSVC keeps one hyperplane; store one column per class
         coef, bias = np.vstack([-coef, coef]), np.concatenate([-bias, bias])
-    weights = np.hstack([coef.T, _centred(nb.feature_log_prob_).T]).astype(np.float16)
+    matrix = np.hstack([coef.T, _centred(nb.feature_log_prob_).T]).astype(np.float16)
     intercept = np.concatenate([bias, np.zeros(len(classes))]).astype(np.float32)
     info = {
         "n_train": len(texts),
@@ -75,7 +93,7 @@ def train(texts: Sequence[str], labels: Sequence[str], config: TrainConfig | Non
         "train_seconds": round(time.perf_counter() - t0, 1),
     }
     log.info("trained on %d texts in %.1fs (out-of-fold accuracy %s)", len(texts), info["train_seconds"], cv_acc)
-    return CategoryModel(classes, featurizer, weights, intercept, params, info)
+    return CategoryModel(classes, featurizer, matrix, intercept, params, info)
 
 
 def save_model(model: CategoryModel, path: Path) -> None:
@@ -86,9 +104,11 @@ def load_model(path: Path) -> CategoryModel:
     return CategoryModel.load(path)
 
 
-def _fit_members(x: sp.csr_matrix, y: np.ndarray, config: TrainConfig) -> tuple[LinearSVC, ComplementNB]:
-    svc = LinearSVC(C=config.svc_c, random_state=config.seed).fit(x, y)
-    nb = ComplementNB(alpha=config.nb_alpha).fit(x, y)
+def _fit_members(
+    x: sp.csr_matrix, y: np.ndarray, w: np.ndarray, config: TrainConfig
+) -> tuple[LinearSVC, ComplementNB]:
+    svc = LinearSVC(C=config.svc_c, random_state=config.seed).fit(x, y, sample_weight=w)
+    nb = ComplementNB(alpha=config.nb_alpha).fit(x, y, sample_weight=w)
     return svc, nb
 
 

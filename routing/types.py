@@ -13,7 +13,7 @@ import csv
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,10 +144,16 @@ class _NgramModel:
 
 
 class TypeClassifier:
-    """Rules + character 1-2-gram logistic regression, fitted on first use (~0.1 s)."""
+    """Rules + character 1-2-gram logistic regression, fitted on first use (~0.1 s).
 
-    def __init__(self, examples_file: Path = TYPE_EXAMPLES_FILE) -> None:
+    `learned` are operators' decisions (text, type, weight) from routing.corrections: they join the
+    shipped examples with their weight, so a corrected phrasing moves the model towards the operator."""
+
+    def __init__(
+        self, examples_file: Path = TYPE_EXAMPLES_FILE, learned: Sequence[tuple[str, str, float]] = ()
+    ) -> None:
         self._examples_file = examples_file
+        self._learned = [(t, k, w) for t, k, w in learned if k in TYPES and t.strip() and w > 0]
         self._model: _NgramModel | None = None
         self._unavailable = False
 
@@ -155,9 +161,12 @@ class TypeClassifier:
         if self._model is None and not self._unavailable:
             try:
                 with self._examples_file.open(encoding="utf-8", newline="") as f:
-                    rows = [(r["text"], r["type"]) for r in csv.DictReader(f) if r.get("type") in TYPES]
+                    rows = [(r["text"], r["type"], 1.0) for r in csv.DictReader(f) if r.get("type") in TYPES]
             except (OSError, KeyError) as e:
                 log.warning("type examples unavailable (%s); using cue rules only", e)
+                rows = []
+            rows += [(t[:_TYPE_CHARS], k, w) for t, k, w in self._learned]
+            if len({k for _, k, _ in rows}) < 2:
                 self._unavailable = True
                 return None
             # Imported here: ivr_flows imports emergency_of from this module and should stay light.
@@ -165,14 +174,19 @@ class TypeClassifier:
             from sklearn.linear_model import LogisticRegression
 
             vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True)
-            x = vec.fit_transform([t for t, _ in rows])
-            lr = LogisticRegression(C=10.0, max_iter=3000).fit(x, [label for _, label in rows])
+            x = vec.fit_transform([t for t, _, _ in rows])
+            lr = LogisticRegression(C=10.0, max_iter=3000).fit(
+                x, [label for _, label, _ in rows], sample_weight=[w for _, _, w in rows]
+            )
+            coef, intercept = lr.coef_, lr.intercept_
+            if coef.shape[0] == 1:  # two types only (no shipped examples): logits [0, w.x + b]
+                coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
             self._model = _NgramModel(
                 analyzer=vec.build_analyzer(),
                 vocabulary=dict(vec.vocabulary_),
                 idf=vec.idf_,
-                coef=lr.coef_,
-                intercept=lr.intercept_,
+                coef=coef,
+                intercept=intercept,
                 classes=tuple(lr.classes_),
             )
         return self._model

@@ -42,10 +42,8 @@ class PostgresServer:
             os.chown(self.root, pw.pw_uid, pw.pw_gid)
         self._run(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "hotline", "--auth=trust", "-E", "UTF8",
                   "--locale=C.UTF-8")
-        opts = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} " \
-               "-c fsync=off -c synchronous_commit=off -c max_connections=200"
-        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "pg.log"), "-o", opts,
-                  "-w", "start")
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "pg.log"), "-o",
+                  self._options(), "-w", "start")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -54,6 +52,10 @@ class PostgresServer:
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError("PostgreSQL did not start")
+
+    def _options(self) -> str:
+        return (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} "
+                "-c fsync=off -c synchronous_commit=off -c max_connections=400")
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://hotline@127.0.0.1:{self.port}/{database}"
@@ -65,6 +67,16 @@ class PostgresServer:
                              autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+    def pause(self) -> None:
+        """Stop the server but keep its data (fault tests: the database goes away). Fast, not
+        immediate: with synchronous_commit=off an immediate stop could lose the last commits."""
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop")
+
+    def resume(self) -> None:
+        """Start a paused server again on the same port with the same data."""
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "pg.log"), "-o",
+                  self._options(), "-w", "start")
 
     def stop(self) -> None:
         try:

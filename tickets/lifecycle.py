@@ -39,6 +39,8 @@ class Action(StrEnum):
     CLOSE = "close"  # 办结
     REOPEN = "reopen"  # 重办
     MARK_UNREACHABLE = "mark_unreachable"  # 回访无法联系
+    NOTE = "note"  # 办理进展: a progress note, state unchanged
+    ASSIGN = "assign"  # 下派: the responsible unit hands the work to a unit below it (首问负责 stays)
 
 
 class Role(StrEnum):
@@ -195,6 +197,12 @@ def _merge(params: Params, reason: str) -> dict[str, Any]:
 
 def _close_after_callback(params: Params, reason: str) -> dict[str, Any]:
     _only(params, ("satisfaction",))
+    if "satisfaction" not in params:
+        # The citizen opted out (不回访) after the callback was scheduled: closed unsurveyed, saying why.
+        if not reason:
+            raise ReasonRequired("closing a pending callback without a survey answer requires a reason",
+                                 action=Action.CLOSE)
+        return {"outcome": "no_callback"}
     value = params.get("satisfaction")
     if value == Satisfaction.DISSATISFIED:
         raise _bad("a dissatisfied callback reopens the ticket (action 'reopen'), it does not close it")
@@ -216,6 +224,11 @@ def _close_on_call(params: Params, reason: str) -> dict[str, Any]:
 def _mark_unreachable(params: Params, reason: str) -> dict[str, Any]:
     _no_params(params, reason)
     return {"outcome": "unreachable"}  # 无法联系
+
+
+def _assign(params: Params, reason: str) -> dict[str, Any]:
+    _only(params, ("unit_id",))
+    return {"unit_id": _text(params, "unit_id")}
 
 
 def _reopen(params: Params, reason: str) -> dict[str, Any]:
@@ -275,7 +288,12 @@ _TABLE: Mapping[tuple[LifecycleState, Action], _Rule] = MappingProxyType(
         (_S.RESULT_REPORTED, _A.CLOSE): _Rule(
             _S.CLOSED, _AUTOMATED, "closed", _close_without_callback, reason_required=True
         ),
+        **{(s, _A.NOTE): _Rule(None, _CENTER | _DEPT, "note", reason_required=True) for s in _OPEN},
+        **{(s, _A.ASSIGN): _Rule(None, _DEPT, "assigned", _assign) for s in (_S.SIGNED, _S.IN_PROGRESS)},
         (_S.CLOSED, _A.REOPEN): _Rule(_S.DISPATCHED, _AUTOMATED, "reopened", _reopen, reason_required=True),
+        # 回访不满意: the survey found the result wanting; back to the department, never closed in between.
+        (_S.CALLBACK_PENDING, _A.REOPEN): _Rule(_S.DISPATCHED, _AUTOMATED, "reopened", _reopen,
+                                               reason_required=True),
         (_S.CALLBACK_PENDING, _A.MARK_UNREACHABLE): _Rule(
             _S.CLOSED, frozenset({Role.SYSTEM}), "callback_unreachable", _mark_unreachable
         ),

@@ -70,6 +70,14 @@ class Ticket(Base):
     incomplete: Mapped[bool] = mapped_column(Boolean, default=False)
     needs_transcription: Mapped[bool] = mapped_column(Boolean, default=False)
     router_source: Mapped[str] = mapped_column(String(16), default="")
+    # Written channels (tickets.intake): what the citizen gave besides the text. Personal data like
+    # caller_number: never in Open311 output, masked on dispatch slips.
+    caller_name: Mapped[str] = mapped_column(String(64), default="")
+    caller_email: Mapped[str] = mapped_column(String(128), default="")
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    media_url: Mapped[str] = mapped_column(Text, default="")
+    intake_meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # channel extras, kept verbatim
     # Lifecycle (tickets.workflow): when things happened, what is due, and the flags beside the state.
     dispatched_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     signed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -81,7 +89,16 @@ class Ticket(Base):
     extension_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     extension_days: Mapped[int] = mapped_column(Integer, default=0)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    # 下派: the unit below the responsible department now doing the work (首问负责: department_id stays).
+    assigned_unit: Mapped[str | None] = mapped_column(String(64), index=True)
     satisfaction: Mapped[str] = mapped_column(String(24), default="")
+    # Callbacks (回访): an anonymous report is never revisited; no_callback is the citizen's 不回访 for this ticket.
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    no_callback: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 待回拨 (console overflow): no operator answered in time; the center owes the caller a call by
+    # callback_due_by. Cleared when an operator has called back.
+    missed_callback: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    callback_due_by: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 

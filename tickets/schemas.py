@@ -82,6 +82,22 @@ class TicketRead(BaseModel):
     incomplete: bool
     needs_transcription: bool
     router_source: str
+    dispatched_at: datetime | None = None
+    signed_at: datetime | None = None
+    closed_at: datetime | None = None
+    sign_by: datetime | None = None
+    resolve_by: datetime | None = None
+    deadline_rule: str = ""
+    supervision_level: int = 0
+    extension_pending: bool = False
+    extension_days: int = 0
+    merged_into_id: int | None = None
+    assigned_unit: str | None = None
+    satisfaction: str = ""
+    anonymous: bool = False
+    no_callback: bool = False  # 不回访
+    missed_callback: bool = False  # 待回拨: nobody answered in the queue
+    callback_due_by: datetime | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -89,6 +105,20 @@ class TicketRead(BaseModel):
 class TicketDetail(TicketRead):
     recordings: list[RecordingRead]
     events: list[TicketEventRead]
+    allowed_actions: list[str] = Field(default_factory=list, description="what the reader may do next")
+
+
+class ActionRequest(BaseModel):
+    action: str = Field(description="a tickets.lifecycle.Action value, e.g. sign, note, return")
+    reason: str = Field(default="", max_length=4000, description="why; the note or result text")
+    params: dict[str, Any] = Field(default_factory=dict, description="e.g. {department_id}, {days}, {level}")
+
+
+class ActionResult(BaseModel):
+    id: int
+    number: str
+    status: str
+    allowed_actions: list[str]
 
 
 class TicketList(BaseModel):
@@ -96,3 +126,51 @@ class TicketList(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class WrittenRequest(BaseModel):
+    """A request from a written channel (web form, mailbox letter, WeChat message), filed through
+    tickets.intake.file_request like Open311's."""
+
+    channel: str = Field(description="web, mailbox or wechat")
+    text: str = Field(description="the citizen's words, as written")
+    caller_number: str | None = None
+    caller_name: str | None = None
+    caller_email: str | None = None
+    place: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    service_code: str | None = Field(default=None, description="a department id; empty: the router decides")
+    media_url: str | None = None
+    meta: dict[str, Any] = Field(default_factory=dict, description="channel extras kept verbatim, e.g. openid")
+
+
+class FiledRequest(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    number: str
+    channel: str
+    status: str
+    type: str
+    category: str
+    department_id: str
+    department_name: str
+    place: str
+    summary: str
+    emergency: str
+
+
+class SlipVerifyRequest(BaseModel):
+    ticket_number: str
+    code: str = Field(description="the verification code printed on the slip, e.g. ABCD-EFGH-IJKL-MNOP")
+    fields: dict[str, str] | None = Field(
+        default=None, description="the slip's printed fields (tickets.slip.FIELD_KEYS); omitted: check the code "
+                                  "against the ticket's current slip")
+
+
+class SlipVerifyResult(BaseModel):
+    valid: bool
+    reason: str
+    current: bool
+    changed: list[str]

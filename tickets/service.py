@@ -3,20 +3,23 @@ transaction (intake commits after each step so a hangup never loses what was alr
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from hotline.errors import TicketNotFound
-from tickets.models import Call, CallOutcome, Recording, Ticket, TicketEvent, utcnow
+from tickets.filters import TicketFilter
+from tickets.models import Call, CallOutcome, Recording, Ticket, TicketEvent, new_id, utcnow
 from tickets.numbering import next_number
 from tickets.schemas import TicketDraft
 
 
 def start_call(session: Session, *, channel: str, uniqueid: str, caller_number: str,
-               dialed_number: str) -> Call:
-    call = Call(channel=channel, uniqueid=uniqueid, caller_number=caller_number,
+               dialed_number: str, call_id: str | None = None) -> Call:
+    """`call_id`: chosen by the caller when it must exist before the database answers (intake's journal)."""
+    call = Call(id=call_id or new_id(), channel=channel, uniqueid=uniqueid, caller_number=caller_number,
                 dialed_number=dialed_number)
     session.add(call)
     session.flush()
@@ -41,8 +44,9 @@ def finish_recording(session: Session, *, recording_id: int, audio_seconds: floa
 
 
 def add_event(session: Session, *, ticket: Ticket, actor: str, kind: str, reason: str = "",
-              data: dict[str, Any] | None = None) -> TicketEvent:
-    ev = TicketEvent(ticket=ticket, actor=actor, kind=kind, reason=reason, data=data or {})
+              data: dict[str, Any] | None = None, at: datetime | None = None) -> TicketEvent:
+    # `at` is the time the action took effect (the workflow's `now`), so deadlines and reports agree.
+    ev = TicketEvent(ticket=ticket, actor=actor, kind=kind, reason=reason, data=data or {}, at=at or utcnow())
     session.add(ev)
     return ev
 
@@ -106,15 +110,13 @@ def get_ticket(session: Session, *, ticket_id: int) -> Ticket:
     return ticket
 
 
-def list_tickets(session: Session, *, status: str | None = None, caller_number: str | None = None,
-                 call_id: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[Ticket], int]:
-    query = select(Ticket)
-    if status:
-        query = query.where(Ticket.status == status)
-    if caller_number:
-        query = query.where(Ticket.caller_number == caller_number)
-    if call_id:
-        query = query.where(Ticket.call_id == call_id)
+def list_tickets(session: Session, *, filters: TicketFilter | None = None,
+                 scope: ColumnElement[bool] | None = None, limit: int = 50, offset: int = 0,
+                 now: datetime | None = None) -> tuple[list[Ticket], int]:
+    """Newest first. `scope` is the caller's visibility (tickets.access.visible)."""
+    query = (filters or TicketFilter()).apply(select(Ticket), now=now or utcnow())
+    if scope is not None:
+        query = query.where(scope)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     items = session.scalars(query.order_by(Ticket.id.desc()).limit(limit).offset(offset)).all()
     return list(items), total

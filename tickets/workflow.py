@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from accounts.models import Unit
 from deadlines.calendar import add_working_days
 from deadlines.policy import Policy
 from hotline.errors import InvalidInput, TicketNotFound
@@ -46,28 +47,47 @@ def _facts(session: Session, ticket: Ticket, action: str, params: Mapping[str, A
     return facts
 
 
+def _target(session: Session, catalog: Catalog, code: str) -> tuple[str, str]:
+    """A dispatch target: a catalog department, or a unit of the dispatch tree (a district, say)."""
+    try:
+        dept = catalog.get(code)
+        return dept.id, dept.name
+    except KeyError:
+        unit = session.get(Unit, code)
+        if unit is None or unit.kind not in ("department", "district"):
+            raise UnknownDepartment(f"unknown department {code!r}", department_id=code) from None
+        return unit.code, unit.name
+
+
+def _check_assignment(session: Session, ticket: Ticket, unit_code: object) -> None:
+    # 首问负责: only units below the responsible one can be handed the work.
+    unit = session.get(Unit, unit_code) if isinstance(unit_code, str) else None
+    if unit is None or f"/{ticket.department_id}/" not in unit.path or unit.code == ticket.department_id:
+        raise InvalidInput(f"unit {unit_code!r} is not below the responsible unit {ticket.department_id!r}",
+                           unit_id=unit_code, department_id=ticket.department_id)
+
+
 def apply_action(session: Session, *, ticket_id: int, action: str, role: str, actor: str, now: datetime,
                  policy: Policy, catalog: Catalog, reason: str = "",
                  params: Mapping[str, Any] | None = None) -> Ticket:
     ticket = _locked(session, ticket_id)
     tr = transition(ticket.status, action, role=role, reason=reason, **_facts(session, ticket, action, params or {}))
-    _apply(ticket, tr, now=now, policy=policy, catalog=catalog)
-    add_event(session, ticket=ticket, actor=actor, kind=tr.event_kind, reason=tr.reason,
+    if "department_id" in tr.data:
+        ticket.department_id, ticket.department_name = _target(session, catalog, tr.data["department_id"])
+        ticket.assigned_unit = None  # a center (re)dispatch makes the new unit answerable afresh
+    if tr.action == Action.ASSIGN:
+        _check_assignment(session, ticket, tr.data["unit_id"])
+        ticket.assigned_unit = tr.data["unit_id"]
+    _apply(ticket, tr, now=now, policy=policy)
+    add_event(session, ticket=ticket, actor=actor, kind=tr.event_kind, reason=tr.reason, at=now,
               data={**tr.data, "action": str(tr.action), "from": str(tr.from_state), "to": str(tr.to_state)})
     if tr.to_state == TicketStatus.CLOSED:
         _close_duplicates(session, ticket, actor=actor, now=now)
     return ticket
 
 
-def _apply(ticket: Ticket, tr: Transition, *, now: datetime, policy: Policy, catalog: Catalog) -> None:
+def _apply(ticket: Ticket, tr: Transition, *, now: datetime, policy: Policy) -> None:
     data = tr.data
-    if "department_id" in data:
-        try:
-            dept = catalog.get(data["department_id"])
-        except KeyError:
-            raise UnknownDepartment(f"unknown department {data['department_id']!r}",
-                                    department_id=data["department_id"]) from None
-        ticket.department_id, ticket.department_name = dept.id, dept.name
     if tr.to_state == TicketStatus.DISPATCHED and tr.from_state != TicketStatus.DISPATCHED:
         # Every (re)dispatch starts the clock again: 30-minute sign-for and the resolution deadline.
         due = policy.deadlines(ticket_type=ticket.type, category=ticket.category, emergency=bool(ticket.emergency),
@@ -102,5 +122,5 @@ def _close_duplicates(session: Session, primary: Ticket, *, actor: str, now: dat
     for dup in session.scalars(select(Ticket).where(Ticket.merged_into_id == primary.id,
                                                     Ticket.status != TicketStatus.CLOSED)):
         dup.status, dup.closed_at = TicketStatus.CLOSED, now
-        add_event(session, ticket=dup, actor=actor, kind="closed_with_primary",
+        add_event(session, ticket=dup, actor=actor, kind="closed_with_primary", at=now,
                   data={"primary_id": primary.id, "primary_number": primary.number})

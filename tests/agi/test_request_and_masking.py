@@ -42,6 +42,10 @@ def test_request_with_no_script_is_root() -> None:
         ("62345678", "****5678"),
         ("12345", "12345"),
         ("110", "110"),
+        ("来电13812345678反映", "来电138****5678反映"),
+        ("caller=13812345678,", "caller=138****5678,"),
+        ("call f3a96811234567bc", "call f3a96811234567bc"),  # a call id's hex digits are not a number
+        ("PJSIP/op1-0000002a", "PJSIP/op1-0000002a"),
         ("", ""),
         (None, ""),
     ],

@@ -47,7 +47,8 @@ def running(mode: Mode, report_dir: Path | None = None, max_children: int = 500)
         return
     ctx = multiprocessing.get_context("spawn")
     ours, theirs = ctx.Pipe()
-    proc = ctx.Process(target=serve, args=(theirs, None if report_dir is None else str(report_dir), max_children), daemon=True)
+    marker_dir = None if report_dir is None else str(report_dir)
+    proc = ctx.Process(target=serve, args=(theirs, marker_dir, max_children), daemon=True)
     proc.start()
     try:
         assert ours.poll(15), "server process did not start"

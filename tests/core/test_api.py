@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import asyncio
+
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
+from api.deps import SessionDep
 from hotline.db import transaction
 from hotline.settings import Settings
 from tickets import service
+from tickets.models import Ticket
 from tickets.schemas import TicketDraft
 
 
@@ -45,3 +50,44 @@ def test_health_and_openapi(settings: Settings, session_factory: sessionmaker[Se
     assert c.get("/health").json()["status"] == "ok"
     paths = c.get("/openapi.json").json()["paths"]
     assert "/api/tickets" in paths and "/api/tickets/{ticket_id}" in paths
+
+
+def test_writes_commit_before_the_response_is_sent(settings: Settings,
+                                                   session_factory: sessionmaker[Session]) -> None:
+    """A client that got its answer must be able to read its own write (and must never be told "done"
+    about a commit that then failed): the session dependency ends before the response starts."""
+    app = create_app(settings, session_factory)
+    order: list[str] = []
+
+    @app.post("/test-write")
+    def write(session: SessionDep) -> dict[str, int]:
+        t = service.open_ticket(session, draft=TicketDraft(transcript="路灯坏了"), actor="test")
+        return {"id": t.id}
+
+    def on_commit(_session: Session) -> None:
+        order.append("commit")
+
+    event.listen(Session, "after_commit", on_commit)
+    try:
+        async def call() -> None:
+            sent: list[dict[str, object]] = [{"type": "http.request", "body": b"", "more_body": False}]
+
+            async def receive() -> dict[str, object]:
+                return sent.pop() if sent else {"type": "http.disconnect"}
+
+            async def send(message: dict[str, object]) -> None:
+                if message["type"] == "http.response.start":
+                    order.append("response")
+                    assert message["status"] == 200, message
+
+            scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+                     "scheme": "http", "path": "/test-write", "raw_path": b"/test-write", "query_string": b"",
+                     "headers": [], "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "root_path": ""}
+            await app(scope, receive, send)
+
+        asyncio.run(call())
+    finally:
+        event.remove(Session, "after_commit", on_commit)
+    assert "commit" in order and order[-1] == "response", order  # every commit happened before the response
+    with session_factory() as s:
+        assert s.query(Ticket).count() == 1

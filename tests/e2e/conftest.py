@@ -48,16 +48,18 @@ def voice(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
     return lambda text: Path(store.text_path(text) + ".wav")
 
 
-def _run_stack(home: Path, **asr: object) -> Iterator[Stack]:
+def _run_stack(home: Path, **overrides: object) -> Iterator[Stack]:
+    """A stack on free ports with simulated parties; `overrides` replace any setting (ASR engine,
+    queue timeout, operator count ...)."""
     if shutil.which("asterisk") is None:
         pytest.fail("asterisk is not installed: run `make setup` (scripts/install-system.sh)")
     old_pythonpath = os.environ.get("PYTHONPATH")
     # The AGI process imports the double from tests/.
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (old_pythonpath, str(REPO)) if p)
-    settings = Settings(
-        home=home, api_port=free_port(), agi_port=free_port(), ami_port=free_port(), sip_port=free_port(),
-        simulated_parties=True, queue_timeout_s=20, **asr,  # type: ignore[arg-type]
-    )
+    values: dict[str, object] = {"home": home, "api_port": free_port(), "agi_port": free_port(),
+                                 "ami_port": free_port(), "sip_port": free_port(), "simulated_parties": True,
+                                 "queue_timeout_s": 20, **overrides}
+    settings = Settings(**values)  # type: ignore[arg-type]
     st = Stack(settings)
     st.start()
     try:

@@ -38,6 +38,8 @@ def test_dissatisfied_callback_reopens() -> None:
         transition("callback_pending", "close", role="system", satisfaction="dissatisfied")
     t = transition("closed", "reopen", role="system", reason="回访不满意：问题未解决")
     assert t.to_state == "dispatched" and t.reason == "回访不满意：问题未解决"
+    t = transition("callback_pending", "reopen", role="system", reason="回访不满意：问题未解决")
+    assert t.to_state == "dispatched"  # straight from 回访, never closed in between
 
 
 def test_close_on_call_and_unreachable_outcomes() -> None:
@@ -114,8 +116,8 @@ def test_invalid_transition_names_state_and_allowed_actions() -> None:
         transition("accepted", "sign", role="department")
     err = info.value
     assert isinstance(err, Conflict) and err.error_id == "ticket.invalid_transition" and err.http_status == 409
-    assert "'accepted'" in err.message and "dispatch, supervise, merge, close_on_call" in err.message
-    assert err.details["allowed"] == ["dispatch", "supervise", "merge", "close_on_call"]
+    assert "'accepted'" in err.message and "dispatch, supervise, merge, close_on_call, note" in err.message
+    assert err.details["allowed"] == ["dispatch", "supervise", "merge", "close_on_call", "note"]
 
 
 @pytest.mark.parametrize(
@@ -136,10 +138,10 @@ def test_forbidden(state: str, action: str, role: str) -> None:
 
 
 def test_allowed_actions_by_role() -> None:
-    assert allowed_actions("accepted", "operator") == ["dispatch", "close_on_call"]
-    assert allowed_actions("dispatched", "department") == ["sign", "return"]
-    assert allowed_actions("in_progress", "department") == ["report_result", "request_extension"]
-    assert allowed_actions("callback_pending", "system") == ["supervise", "close", "mark_unreachable"]
+    assert allowed_actions("accepted", "operator") == ["dispatch", "close_on_call", "note"]
+    assert allowed_actions("dispatched", "department") == ["sign", "return", "note"]
+    assert allowed_actions("in_progress", "department") == ["report_result", "request_extension", "note", "assign"]
+    assert allowed_actions("callback_pending", "system") == ["supervise", "close", "reopen", "mark_unreachable"]
     assert allowed_actions("closed", "department") == []
     assert allowed_actions("closed", "system") == ["reopen"]
     assert allowed_actions("signed", "hacker") == []

@@ -39,7 +39,11 @@ EXPECTED: Mapping[tuple[str, str], str] = MappingProxyType(
         ("callback_pending", "close"): "closed",
         ("result_reported", "close"): "closed",
         ("closed", "reopen"): "dispatched",
+        ("callback_pending", "reopen"): "dispatched",
         ("callback_pending", "mark_unreachable"): "closed",
+        **{(str(s), "note"): str(s) for s in OPEN},
+        ("signed", "assign"): "signed",
+        ("in_progress", "assign"): "in_progress",
     }
 )
 
@@ -60,6 +64,8 @@ ROLES: Mapping[str, frozenset[str]] = MappingProxyType(
         "close": frozenset({"system", "dispatcher", "admin"}),
         "reopen": frozenset({"system", "dispatcher", "admin"}),
         "mark_unreachable": frozenset({"system"}),
+        "note": frozenset({"operator", "dispatcher", "admin", "department"}),
+        "assign": frozenset({"department"}),
     }
 )
 
@@ -72,6 +78,7 @@ def valid_params(state: str, action: str) -> dict[str, Any]:
         "request_extension": {"days": 3},
         "decide_extension": {"approved": True, "extension_pending": True},
         "supervise": {"level": 2},
+        "assign": {"unit_id": "longhua.jinmao"},
         "merge": {"primary_id": 42, "primary_state": "in_progress"},
         "close": {} if state == "result_reported" else {"satisfaction": "satisfied"},
     }
@@ -100,6 +107,6 @@ def expected(state: str, action: str, role: str) -> str:
 
 def test_sweep_every_state_action_role() -> None:
     grid = [(str(s), str(a), str(r)) for s in LifecycleState for a in Action for r in Role]
-    assert len(grid) == 8 * 15 * 5
+    assert len(grid) == 8 * 17 * 5
     actual = {key: outcome(*key) for key in grid}
     assert actual == {key: expected(*key) for key in grid}

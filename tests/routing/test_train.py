@@ -178,3 +178,10 @@ def test_training_on_a_subset_of_the_real_data() -> None:
     model = train(texts[:2500], labels[:2500], TrainConfig(features=FeatureConfig(bits=(18, 17, 17))))
     acc, _, _ = accuracy_macro_f1(test_labels[:600], model.predict(test_texts[:600]))
     assert acc >= 0.75
+    # Confidences mean what they say: over unseen texts the mean top probability is close to the accuracy,
+    # and the confident half is right more often than the rest.
+    top = model.predict_proba(test_texts[:600]).max(axis=1)
+    assert abs(float(top.mean()) - acc) < 0.06
+    right = np.array(model.predict(test_texts[:600])) == np.array(test_labels[:600])
+    confident = top >= np.median(top)
+    assert right[confident].mean() > right[~confident].mean() + 0.1

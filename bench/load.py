@@ -1,0 +1,275 @@
+"""Load on real Asterisk: N simultaneous simulated calls, or a compressed replay of a peak day.
+
+  burst:    N calls (e.g. 1, 50, 100, 200) originated at once; each caller states a request, hears the
+            read-back and says 对. Reports the turn overhead (a RECORD FILE ends → the next STREAM FILE
+            starts, on Asterisk's own AMI timestamps) p50/p95, the calls that got their ticket and the
+            ones lost (no call record, or no ticket where one was due).
+  peak-day: 10,400 calls (Haikou 12345's record day) on a typical 12345 hourly arrival curve,
+            compressed into --minutes, with the daily mix: intake to a ticket, callers asking for a
+            person mid-call (转人工), callers hanging up mid-request. Nothing may be lost.
+
+One AMI connection drives every simulated citizen (hotline.simcall's [citizen] context): per-call AMI
+clients would make Asterisk copy every event to every client. Recognition is the scripted TEST
+DOUBLE unless the Vosk model is installed (the double still requires real voice in the recording).
+Callbacks (回访) are not part of the mix here: the dialer runs as its own process.
+
+Last line: key=value figures."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from sqlalchemy import select  # noqa: E402
+
+from agi.ami import AmiClient, AmiError  # noqa: E402
+from bench.turn_latency import pct  # noqa: E402
+from hotline.asterisk import AsteriskLayout, ami_secret_for  # noqa: E402
+from hotline.db import open_database  # noqa: E402
+from hotline.settings import Settings  # noqa: E402
+from hotline.simcall import prepare_steps  # noqa: E402
+from hotline.stack import Stack  # noqa: E402
+from prompts.render import PromptStore  # noqa: E402
+from tests.e2e.conftest import free_port  # noqa: E402
+from tickets.models import Call, Ticket  # noqa: E402
+
+LAMP = "龙华区金盘路的路灯坏了好几天了晚上很黑"
+# Share of each hour of a 12345 peak day (00h..23h): quiet nights, peaks late morning and afternoon.
+HOURLY = [0.6, 0.4, 0.3, 0.3, 0.3, 0.5, 1.2, 3.0, 6.5, 8.5, 8.8, 7.6, 5.2, 5.6, 7.4, 7.8, 7.2, 6.0,
+          4.2, 3.6, 3.3, 2.4, 1.6, 1.0]
+MIX = {"intake": 0.75, "transfer": 0.15, "hangup": 0.10}  # hangup: mid-request
+
+
+@dataclass
+class Pending:
+    kind: str
+    steps: list[str]
+    events: list[dict[str, str]] = field(default_factory=list)
+    done: threading.Event = field(default_factory=threading.Event)
+    started: float = 0.0
+
+
+class Driver:
+    """Many simulated citizens over one AMI connection (the protocol of hotline.simcall.place_call)."""
+
+    def __init__(self, settings: Settings, reaction_s: float = 0.3) -> None:
+        self.settings = settings
+        self.reaction_s = reaction_s
+        self.layout = AsteriskLayout(settings.asterisk_dir)
+        self.calls: dict[str, Pending] = {}
+        self.lock = threading.Lock()
+        self.ami = AmiClient(settings.ami_host, settings.ami_port, settings.ami_user, ami_secret_for(settings))
+        self.ami.connect(timeout=10)
+        self.ami.subscribe(self._on_event)
+        self.actions = ThreadPoolExecutor(16, thread_name_prefix="ami-action")
+
+    def close(self) -> None:
+        self.actions.shutdown(wait=True)
+        self.ami.close()
+
+    def originate(self, kind: str, steps: list[str], caller: str) -> str:
+        chan_id = uuid.uuid4().hex
+        with self.lock:
+            self.calls[chan_id] = Pending(kind, steps, started=time.monotonic())
+        self.ami.originate("Local/s@citizen/n", context="ivr", exten="12345", priority=1,
+                           caller_id=f'"" <{caller}>',
+                           variables={"SIM_STEPS": "^".join(steps), "SIM_SILENCE": str(self.layout.sim_silence)},
+                           timeout_ms=30000, async_=True, channel_id=chan_id)
+        return chan_id
+
+    def _on_event(self, e: dict[str, str]) -> None:
+        uid = e.get("Uniqueid", "")
+        p = self.calls.get(uid) or self.calls.get(e.get("Linkedid", ""))
+        if p is None:
+            return
+        p.events.append(e)
+        kind = e.get("Event")
+        if kind == "AGIExecStart" and uid in self.calls and e.get("Command", "").upper().startswith("RECORD FILE"):
+            citizen = e["Channel"].rsplit(";", 1)[0] + ";2"
+            self.actions.submit(self._redirect, citizen)
+        elif kind == "UserEvent" and e.get("UserEvent") == "HotlineTransfer":
+            p.done.set()
+            self.actions.submit(self._hangup, uid)  # handed over: the citizen leaves, freeing the queue
+        elif kind == "Hangup" and uid in self.calls:
+            p.done.set()
+
+    def _redirect(self, channel: str) -> None:
+        time.sleep(self.reaction_s)  # a caller starts talking a moment after the prompt
+        try:
+            self.ami.action("Redirect", Channel=channel, Context="citizen", Exten="next", Priority=1)
+        except AmiError:
+            pass  # the citizen already hung up
+
+    def _hangup(self, uniqueid: str) -> None:
+        try:
+            self.ami.action("Hangup", Channel=self._channel_of(uniqueid))
+        except (AmiError, KeyError):
+            pass
+
+    def _channel_of(self, uniqueid: str) -> str:
+        for e in self.calls[uniqueid].events:
+            if e.get("Uniqueid") == uniqueid and e.get("Channel"):
+                return e["Channel"]
+        raise KeyError(uniqueid)
+
+
+def turn_overheads(events: list[dict[str, str]], uniqueid: str) -> list[float]:
+    """RECORD FILE end → next STREAM FILE start, ms, on the bot's channel (AMI timestamps)."""
+    turns: list[float] = []
+    record_end = None
+    for e in events:
+        if e.get("Uniqueid") != uniqueid:
+            continue
+        ts = float(e.get("Timestamp", "0") or 0)
+        cmd = e.get("Command", "").upper()
+        if e.get("Event") == "AGIExecStart" and cmd.startswith("STREAM FILE") and record_end is not None:
+            turns.append((ts - record_end) * 1000)
+            record_end = None
+        elif e.get("Event") == "AGIExecEnd" and cmd.startswith("RECORD FILE"):
+            record_end = ts
+    return turns
+
+
+@dataclass
+class Outcome:
+    calls: int
+    tickets: int
+    lost: int
+    turns: list[float]
+    unfinished: int
+    wall_s: float
+    lost_detail: list[str] = field(default_factory=list)
+
+
+def check(settings: Settings, driver: Driver, ids: list[str], wall_s: float) -> Outcome:
+    """Every call recorded and closed, a ticket for each (all three kinds say something worth one)."""
+    db = open_database(settings.db_url)
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            with db.session_factory() as s:
+                calls = {c.uniqueid: c for c in s.scalars(select(Call).where(Call.uniqueid.in_(ids)))}
+                with_ticket = set(s.scalars(select(Call.uniqueid).join(Ticket, Ticket.call_id == Call.id)
+                                            .where(Call.uniqueid.in_(ids))))
+            open_calls = [u for u in ids if u in calls and calls[u].outcome == "in_progress"]
+            if not open_calls or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    finally:
+        db.engine.dispose()
+    lost = [u for u in ids if u not in with_ticket]
+    turns: list[float] = []
+    for u in ids:
+        turns += turn_overheads(driver.calls[u].events, u)
+    detail = [f"{driver.calls[u].kind}:{calls[u].outcome if u in calls else 'no_call'}" for u in lost]
+    return Outcome(len(ids), len(with_ticket), len(lost), turns, len(open_calls), wall_s, detail)
+
+
+def burst(stack: Stack, driver: Driver, voice: PromptStore, n: int, offset: int) -> Outcome:
+    yes = voice.text_path("对。") + ".wav"
+    steps = [prepare_steps(stack.settings, Path(voice.text_path(f"{LAMP}。") + ".wav"), [yes]) for _ in range(n)]
+    t0 = time.monotonic()
+    ids = [driver.originate("intake", s, f"1391{offset + i:07d}") for i, s in enumerate(steps)]
+    for u in ids:
+        driver.calls[u].done.wait(600)
+    return check(stack.settings, driver, ids, time.monotonic() - t0)
+
+
+def peak_day(stack: Stack, driver: Driver, voice: PromptStore, total: int, minutes: float,
+             seed: int) -> Outcome:
+    rng = random.Random(seed)
+    request = Path(voice.text_path(f"{LAMP}。") + ".wav")
+    yes, person = voice.text_path("对。") + ".wav", voice.text_path("我要转人工。") + ".wav"
+    plans = {"intake": prepare_steps(stack.settings, request, [yes]),
+             "transfer": prepare_steps(stack.settings, request, [person]),
+             "hangup": prepare_steps(stack.settings, request, ["hangup"])}
+    day_s = minutes * 60
+    weights = [w / sum(HOURLY) for w in HOURLY]
+    arrivals = sorted((h + rng.random()) / 24 * day_s
+                      for h in rng.choices(range(24), weights=weights, k=total))
+    kinds = rng.choices(list(MIX), weights=list(MIX.values()), k=total)
+    t0 = time.monotonic()
+    ids: list[str] = []
+    for i, (at, kind) in enumerate(zip(arrivals, kinds, strict=True)):
+        delay = t0 + at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        ids.append(driver.originate(kind, plans[kind], f"1392{i:07d}"))
+    for u in ids:
+        driver.calls[u].done.wait(600)
+    return check(stack.settings, driver, ids, time.monotonic() - t0)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--calls", default="1,50,100,200", help="burst sizes, comma-separated")
+    ap.add_argument("--peak-day", action="store_true", help="replay a compressed peak day instead of bursts")
+    ap.add_argument("--day-calls", type=int, default=10_400)
+    ap.add_argument("--minutes", type=float, default=15, help="the peak day compressed into this long")
+    ap.add_argument("--seed", type=int, default=12345)
+    ap.add_argument("--database-url", default="", help="default: SQLite in a temporary HOTLINE_HOME")
+    ap.add_argument("--home", help="keep HOTLINE_HOME (logs, database) here instead of a temporary directory")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(args.home or tmp)
+        home.mkdir(parents=True, exist_ok=True)
+        script = home / "script.json"
+        script.write_text(json.dumps({"*": [LAMP, "对"]}, ensure_ascii=False), encoding="utf-8")
+        engine = {"asr_engine": "tests.doubles.scripted_asr:scripted_engine", "asr_engine_options": str(script)}
+        if Settings().vosk_model_dir.exists():
+            engine = {"vosk_model_path": str(Settings().vosk_model_dir)}
+        os.environ["PYTHONPATH"] = str(REPO)
+        settings = Settings(home=home, api_port=free_port(), agi_port=free_port(), ami_port=free_port(),
+                            sip_port=free_port(), simulated_parties=True, queue_timeout_s=10,
+                            database_url=args.database_url, **engine)  # type: ignore[arg-type]
+        voice = PromptStore(home / "voice")
+        stack = Stack(settings)
+        stack.start()
+        driver = Driver(settings)
+        figures: list[str] = [f"asr={'scripted-double' if 'asr_engine' in engine else 'vosk'}"]
+        lost = 0
+        try:
+            if args.peak_day:
+                o = peak_day(stack, driver, voice, args.day_calls, args.minutes, args.seed)
+                print("peak day:", json.dumps({"calls": o.calls, "tickets": o.tickets, "lost": o.lost,
+                                               "unfinished": o.unfinished, "wall_s": round(o.wall_s),
+                                               "lost_detail": o.lost_detail[:20]}), flush=True)
+                figures += [f"day_calls={o.calls}", f"day_minutes={args.minutes:g}", f"tickets={o.tickets}",
+                            f"turn_p50_ms={pct(o.turns, 0.5):.0f}", f"turn_p95_ms={pct(o.turns, 0.95):.0f}",
+                            f"wall_s={o.wall_s:.0f}"]
+                lost = o.lost
+            else:
+                offset = 0
+                for n in (int(x) for x in args.calls.split(",")):
+                    o = burst(stack, driver, voice, n, offset)
+                    offset += n
+                    print(f"{n} at once:", json.dumps({"calls": o.calls, "tickets": o.tickets, "lost": o.lost,
+                                                       "turn_p50_ms": round(pct(o.turns, 0.5)),
+                                                       "turn_p95_ms": round(pct(o.turns, 0.95)),
+                                                       "wall_s": round(o.wall_s), "lost_detail": o.lost_detail[:20]}),
+                          flush=True)
+                    figures += [f"c{n}_turn_p50_ms={pct(o.turns, 0.5):.0f}",
+                                f"c{n}_turn_p95_ms={pct(o.turns, 0.95):.0f}", f"c{n}_tickets={o.tickets}"]
+                    lost += o.lost
+        finally:
+            driver.close()
+            stack.stop()
+    print(" ".join([*figures, f"lost={lost}"]))
+    return 0 if lost == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""What a callback found out, applied to the ticket (through tickets.workflow, role SYSTEM).
+
+Two processes write here: the survey (AGI, while the citizen is on the line) records the answer
+and completes the job; the dialer closes the attempt when the call has ended. Both lock the job row
+first, and every step checks what is already done, so either order, or both, give one outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from callbacks.models import AttemptResult, CallbackAttempt, CallbackJob, JobOutcome, JobState
+from callbacks.rules import CallbackRules, WorkflowDeps
+from hotline.errors import NotFound
+from tickets.lifecycle import Action, Role, Satisfaction
+from tickets.models import Ticket
+from tickets.service import add_event
+from tickets.states import TicketStatus
+from tickets.workflow import apply_action
+
+log = logging.getLogger(__name__)
+
+ACTOR = "callback"
+NO_REASON = "市民未说明原因"
+
+
+class UnknownAttempt(NotFound):
+    error_id = "callbacks.unknown_attempt"
+
+
+def _locked(session: Session, channel_id: str) -> tuple[CallbackJob, CallbackAttempt]:
+    attempt = session.scalars(select(CallbackAttempt).where(CallbackAttempt.channel_id == channel_id)).one_or_none()
+    if attempt is None:
+        raise UnknownAttempt(f"no callback attempt for channel {channel_id!r}", channel_id=channel_id)
+    job = session.scalars(select(CallbackJob).where(CallbackJob.id == attempt.job_id).with_for_update()).one()
+    session.refresh(attempt)  # read after the lock: the other writer may just have committed
+    return job, attempt
+
+
+@dataclass(frozen=True)
+class SurveyTarget:
+    """What the survey says to the citizen, read when the call is answered."""
+
+    job_id: int
+    ticket_id: int
+    ticket_number: str
+    summary: str
+    department_name: str
+    reported_on: datetime
+    number: str
+
+
+def start_survey(session: Session, *, channel_id: str, now: datetime) -> SurveyTarget | None:
+    """The citizen answered: None if this call is not (or no longer) a survey to run."""
+    try:
+        job, attempt = _locked(session, channel_id)
+    except UnknownAttempt:
+        return None
+    if job.state != JobState.DIALING or attempt.result != AttemptResult.OPEN or attempt.number != job.attempts:
+        log.warning("callback channel %s answered but its job %d is %s: no survey", channel_id, job.id, job.state)
+        return None
+    attempt.answered_at = now
+    ticket = session.get_one(Ticket, job.ticket_id)
+    return SurveyTarget(job.id, ticket.id, ticket.number, (ticket.summary or ticket.transcript)[:40],
+                        ticket.department_name, ticket.created_at, job.number)
+
+
+def note_answer(session: Session, *, channel_id: str, satisfaction: Satisfaction, answered_by: str,
+                call_id: str | None = None) -> None:
+    """Keep the answer the moment it is heard (a hangup while giving the reason loses nothing)."""
+    _, attempt = _locked(session, channel_id)
+    attempt.satisfaction, attempt.answered_by = str(satisfaction), answered_by
+    if call_id:
+        attempt.call_id = call_id
+
+
+def note_reason(session: Session, *, channel_id: str, reason: str, recording_path: str = "") -> None:
+    _, attempt = _locked(session, channel_id)
+    attempt.reason_text = reason
+    if recording_path:
+        attempt.detail = {**attempt.detail, "reason_recording": recording_path}
+
+
+def to_operator(session: Session, *, channel_id: str, now: datetime) -> None:
+    """人工: a person takes the citizen over and records the outcome; the robot will not call again."""
+    job, attempt = _locked(session, channel_id)
+    if job.state == JobState.DONE:
+        return
+    if attempt.satisfaction:
+        return  # already answered: complete_survey applies it
+    job.state, job.outcome, job.finished_at = JobState.DONE, JobOutcome.OPERATOR, now
+    job.claimed_by, job.lease_until = "", None
+    ticket = session.get_one(Ticket, job.ticket_id)
+    add_event(session, ticket=ticket, actor=ACTOR, kind="callback_to_operator",
+              data={"job_id": job.id, "round": job.round, "attempt": attempt.number})
+
+
+def complete_survey(session: Session, *, channel_id: str, now: datetime, deps: WorkflowDeps) -> bool:
+    """Apply the recorded answer to the ticket once. False when there is none (yet) or it was applied."""
+    job, attempt = _locked(session, channel_id)
+    if job.state == JobState.DONE or not attempt.satisfaction:
+        return False
+    _apply_answer(session, job, attempt, now=now, deps=deps)
+    return True
+
+
+def _apply_answer(session: Session, job: CallbackJob, attempt: CallbackAttempt, *, now: datetime,
+                  deps: WorkflowDeps) -> None:
+    ticket = session.get_one(Ticket, job.ticket_id)
+    satisfaction = Satisfaction(attempt.satisfaction)
+    reason = attempt.reason_text.strip()
+    outcome = JobOutcome(str(satisfaction))
+    data = {"job_id": job.id, "round": job.round, "attempt": attempt.number, "satisfaction": str(satisfaction),
+            "answered_by": attempt.answered_by, "reason": reason, "call_id": attempt.call_id}
+    if ticket.status != TicketStatus.CALLBACK_PENDING:
+        # Someone acted on the ticket meanwhile (a supervisor closed it): keep the answer, change nothing.
+        outcome = JobOutcome.NOT_APPLIED
+        log.warning("callback job %d: ticket %s is %s, answer kept but not applied", job.id, ticket.number,
+                    ticket.status)
+    elif satisfaction == Satisfaction.DISSATISFIED:
+        params = {"department_id": ticket.department_id} if ticket.department_id else {}
+        apply_action(session, ticket_id=ticket.id, action=Action.REOPEN, role=Role.SYSTEM, actor=ACTOR, now=now,
+                     policy=deps.policy, catalog=deps.catalog, reason=f"回访不满意：{reason or NO_REASON}",
+                     params=params)
+        ticket.satisfaction = str(satisfaction)  # REOPEN clears it; the survey's verdict stays visible
+    else:
+        apply_action(session, ticket_id=ticket.id, action=Action.CLOSE, role=Role.SYSTEM, actor=ACTOR, now=now,
+                     policy=deps.policy, catalog=deps.catalog, params={"satisfaction": str(satisfaction)})
+    add_event(session, ticket=ticket, actor=ACTOR, kind="callback_answered", reason=reason,
+              data={**data, "applied": outcome != JobOutcome.NOT_APPLIED})
+    job.state, job.outcome, job.reason, job.finished_at = JobState.DONE, outcome, reason, now
+    job.claimed_by, job.lease_until = "", None
+
+
+def finish_attempt(session: Session, *, channel_id: str, result: AttemptResult, now: datetime,
+                   rules: CallbackRules, deps: WorkflowDeps, reason_code: int | None = None,
+                   hangup_cause: int | None = None) -> JobState:
+    """The call of this attempt is over (or never happened): record how, then complete the job, retry
+    it after the backoff, or after the last attempt record 无法联系. Idempotent."""
+    job, attempt = _locked(session, channel_id)
+    if attempt.result != AttemptResult.OPEN:
+        return JobState(job.state)
+    attempt.ended_at, attempt.reason_code, attempt.hangup_cause = now, reason_code, hangup_cause
+    if attempt.satisfaction:
+        attempt.result = AttemptResult.ANSWERED
+        if job.state != JobState.DONE:
+            _apply_answer(session, job, attempt, now=now, deps=deps)
+        return JobState(job.state)
+    if attempt.answered_at is not None:
+        # The citizen picked up; without an answer the survey did not happen (silence, hung up early).
+        attempt.result = AttemptResult.ANSWERED if job.state == JobState.DONE else AttemptResult.NO_RESPONSE
+    else:
+        attempt.result = result
+    if job.state == JobState.DONE or attempt.number != job.attempts:
+        return JobState(job.state)
+    job.claimed_by, job.lease_until = "", None
+    if job.attempts < rules.max_attempts:
+        job.state = JobState.PENDING
+        job.next_attempt_at = rules.hours.next_start(now + rules.backoff_after(job.attempts))
+        return JobState.PENDING
+    ticket = session.get_one(Ticket, job.ticket_id)
+    job.state, job.outcome, job.finished_at = JobState.DONE, JobOutcome.UNREACHABLE, now
+    results = [a.result for a in session.scalars(select(CallbackAttempt).where(CallbackAttempt.job_id == job.id)
+                                                 .order_by(CallbackAttempt.number))]
+    if ticket.status == TicketStatus.CALLBACK_PENDING:
+        apply_action(session, ticket_id=ticket.id, action=Action.MARK_UNREACHABLE, role=Role.SYSTEM, actor=ACTOR,
+                     now=now, policy=deps.policy, catalog=deps.catalog)
+    add_event(session, ticket=ticket, actor=ACTOR, kind="callback_attempts_exhausted",
+              data={"job_id": job.id, "round": job.round, "attempts": results})
+    return JobState.DONE

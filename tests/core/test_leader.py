@@ -1,0 +1,56 @@
+"""One leader at a time, and a dead leader's lock passes on (advisory lock on PostgreSQL, flock on SQLite)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from pathlib import Path
+
+from hotline.db import Database
+from hotline.leader import LeaderLock, lock_key
+from hotline.settings import Settings
+
+
+def test_lock_keys_are_stable_and_distinct() -> None:
+    assert lock_key("scheduler") == lock_key("scheduler") != lock_key("dialer")
+    assert -(2**63) <= lock_key("dialer") < 2**63
+
+
+def test_one_leader_then_handover(settings: Settings, database: Database, tmp_path: Path) -> None:
+    a = LeaderLock(database.engine, "scheduler", tmp_path)
+    b = LeaderLock(database.engine, "scheduler", tmp_path)
+    other = LeaderLock(database.engine, "dialer", tmp_path)
+    assert a.try_acquire() and a.held
+    assert not b.try_acquire() and not b.held
+    assert other.try_acquire()  # different names do not compete
+    assert a.try_acquire()  # re-entrant for the holder
+    a.release()
+    assert b.try_acquire()
+    b.release()
+    other.release()
+
+
+def _hold(url: str, lock_dir: str, started: multiprocessing.synchronize.Event) -> None:
+    from hotline.db import open_database
+
+    lock = LeaderLock(open_database(url).engine, "scheduler", Path(lock_dir))
+    assert lock.try_acquire()
+    started.set()
+    time.sleep(60)  # killed by the test
+
+
+def test_killed_leader_releases(settings: Settings, database: Database, tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    started = ctx.Event()
+    proc = ctx.Process(target=_hold, args=(settings.db_url, str(tmp_path), started), daemon=True)
+    proc.start()
+    assert started.wait(30)
+    lock = LeaderLock(database.engine, "scheduler", tmp_path)
+    assert not lock.try_acquire()
+    proc.kill()
+    proc.join(10)
+    deadline = time.monotonic() + 10
+    while not lock.try_acquire():  # the server notices the dead connection
+        assert time.monotonic() < deadline, "the dead leader's lock was never released"
+        time.sleep(0.1)
+    lock.release()
