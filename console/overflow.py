@@ -87,6 +87,9 @@ def _store_request(services: CallServices, *, call_id: str, ticket_id: int | Non
     """Open the ticket from what the caller said now, or complete the empty one intake left."""
     c = services.router.classify(text, dialed_number=dialed or None) if text else None
     with transaction(services.session_factory) as s:
+        if ticket_id is None:
+            # Intake's ticket may have landed meanwhile (replayed from its journal): never a second one.
+            ticket_id = s.scalars(select(Ticket.id).where(Ticket.call_id == call_id)).first()
         if ticket_id is not None:
             t = s.get_one(Ticket, ticket_id)
             if text:

@@ -23,6 +23,7 @@ from deadlines.policy import Policy
 from escalation.outbox import DeliveryResult, deliver
 from escalation.service import SweepResult, sweep
 from hotline.errors import DomainError
+from hotline.leader import LeaderLock
 from notify.base import Notifier
 from routing.catalog import Catalog
 
@@ -63,6 +64,9 @@ class EscalationRunner:
     # Other periodic work of the same process (early-warning sweep, CDR import): each is given
     # `now`, owns its transaction, and a failure in one never stops the escalation sweep.
     extra_jobs: Sequence[tuple[str, Callable[[datetime], None]]] = ()
+    # With several schedulers (one per host), only the holder of this lock works; the others stand
+    # by and take over when it dies. Sweeps are safe to run concurrently anyway; this saves the work.
+    leader: LeaderLock | None = None
 
     @property
     def channels(self) -> Sequence[str]:
@@ -94,6 +98,9 @@ class EscalationRunner:
     def safe_tick(self) -> None:
         # A failing tick (database restarting) must not kill the schedule: log and try next time.
         try:
+            if self.leader is not None and not self.leader.try_acquire():
+                log.debug("scheduler standing by: another instance leads")
+                return
             self.tick()
         except Exception:
             log.exception("escalation tick failed; retrying at the next interval")

@@ -133,9 +133,11 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 def cmd_dialer(args: argparse.Namespace) -> int:
     import threading
 
-    from hotline.roots import build_dialer
+    from hotline.roots import build_dialer, build_leader_lock
+    from hotline.singleton import run_as_leader
 
-    dialer = build_dialer(_settings(args))
+    settings = _settings(args)
+    dialer = build_dialer(settings)
     stop = threading.Event()
 
     def _stop(_sig: int, _frame: FrameType | None) -> None:
@@ -143,12 +145,14 @@ def cmd_dialer(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    log.info("callback dialer %s started", dialer.dialer_id)
+    log.info("callback dialer %s started; waiting to lead", dialer.dialer_id)
     try:
-        dialer.run(stop)
+        # One active dialer per installation (PostgreSQL advisory lock); others stand by. The claims
+        # in the database already make two active dialers safe; the election keeps pacing global.
+        lost = run_as_leader(build_leader_lock(settings, "dialer"), dialer.run, stop=stop)
     finally:
         dialer.close()
-    return 0
+    return 3 if lost else 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -5,24 +5,21 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
-
-from agi.channel import HotlineAGI
-from agi.server import AgiRequest, FastAgiServer, Mode
-from api.app import create_app
-from asr.engine import load_engine
 from hotline.db import Database, open_database
 from hotline.settings import Settings
-from ivr_flows.intake import run_intake
-from ivr_flows.ports import CallServices
 from notify.base import Notifier
 from notify.channels import Fanout, LogNotifier, WebhookNotifier
-from prompts.render import PromptStore
-from routing.classify import Router
 
+# Heavy parts (FastAPI, the speech engine, scikit-learn) are imported inside the function that needs
+# them: the scheduler and the dialer start in a fraction of the time, and load none of them.
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from agi.server import FastAgiServer, Mode
     from callbacks.dialer import Dialer
     from escalation.scheduler import EscalationRunner
+    from hotline.leader import LeaderLock
+    from ivr_flows.ports import CallServices
     from ivr_flows.replay import JournalWatcher
     from ivr_flows.survey import SurveyServices
 
@@ -31,6 +28,11 @@ log = logging.getLogger(__name__)
 
 def build_call_services(settings: Settings, db: Database) -> CallServices:
     """Loads the heavy parts (ASR model, router) once, before calls fork off."""
+    from asr.engine import load_engine
+    from ivr_flows.ports import CallServices
+    from prompts.render import PromptStore
+    from routing.classify import Router
+
     asr = load_engine(settings)
     log.log(logging.INFO if asr.available else logging.WARNING, "%s", asr.status)
     router = Router.load(settings.router_model_file)
@@ -40,6 +42,10 @@ def build_call_services(settings: Settings, db: Database) -> CallServices:
 
 
 def build_agi_server(settings: Settings, *, mode: Mode = "fork") -> FastAgiServer:
+    from agi.channel import HotlineAGI
+    from agi.server import AgiRequest, FastAgiServer
+    from ivr_flows.intake import run_intake
+
     db = open_database(settings.db_url)
     services = build_call_services(settings, db)
 
@@ -110,6 +116,14 @@ def build_journal_watcher(settings: Settings) -> JournalWatcher:
                           interval_s=settings.journal_replay_interval_s)
 
 
+def build_leader_lock(settings: Settings, name: str) -> LeaderLock:
+    """The election of a singleton worker (scheduler, dialer) on its own small engine."""
+    from hotline.db import make_engine
+    from hotline.leader import LeaderLock
+
+    return LeaderLock(make_engine(settings.db_url), name, settings.home / "locks")
+
+
 def build_notifier(settings: Settings) -> Fanout:
     notifiers: list[Notifier] = [LogNotifier()]
     if settings.webhook_url:
@@ -118,6 +132,8 @@ def build_notifier(settings: Settings) -> Fanout:
 
 
 def build_api(settings: Settings) -> FastAPI:
+    from api.app import create_app
+
     db = open_database(settings.db_url)
     app = create_app(settings, db.session_factory)
     _attach_console(app, settings, db)
@@ -127,6 +143,8 @@ def build_api(settings: Settings) -> FastAPI:
 def _attach_console(app: FastAPI, settings: Settings, db: Database) -> None:
     """Operator desk: the starter knowledge base on first start, and the AMI queue follower running
     inside the API process, so a screen pop reaches the page with no database round trip."""
+    from sqlalchemy.exc import IntegrityError
+
     from agi.ami import AmiClient
     from console.desk import Desk, follow_queue_while_serving
     from console.runner import FollowerRunner
@@ -134,8 +152,11 @@ def _attach_console(app: FastAPI, settings: Settings, db: Database) -> None:
     from hotline.db import transaction
     from knowledge.service import seed_if_empty
 
-    with transaction(db.session_factory) as s:
-        seed_if_empty(s, catalog=app.state.catalog)
+    try:
+        with transaction(db.session_factory) as s:
+            seed_if_empty(s, catalog=app.state.catalog)
+    except IntegrityError:
+        log.info("knowledge base seeded by another API instance starting at the same time")
     if not settings.console_follow_ami:
         return
     desk = Desk(db.session_factory, app.state.console_hub)
@@ -170,4 +191,5 @@ def build_escalation_runner(settings: Settings) -> EscalationRunner:
     notifiers = {n.name: n for n in fanout.notifiers}
     return EscalationRunner(factory=db.session_factory, policy=Policy.load(settings.deadline_policy_path),
                             catalog=load_catalog(), notifiers=notifiers,
-                            extra_jobs=(("early_warning", early_warning), ("cdr_import", import_cdr)))
+                            extra_jobs=(("early_warning", early_warning), ("cdr_import", import_cdr)),
+                            leader=build_leader_lock(settings, "scheduler"))

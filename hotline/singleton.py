@@ -38,3 +38,40 @@ def run_while_leader(lock: LeaderLock, work: Callable[[], object], *, interval_s
         stop.wait(interval_s)
     if leading:
         lock.release()
+
+
+def run_as_leader(lock: LeaderLock, run: Callable[[threading.Event], None], *, stop: threading.Event,
+                  check_s: float = 2.0) -> bool:
+    """For a worker with its own loop (the dialer): stand by until this instance holds `lock`, then
+    `run(until)` where `until` is set on `stop` or when the lock is lost (its database connection
+    died). Returns True if leadership was lost, so the caller can exit and be restarted as a standby."""
+    while not stop.is_set():
+        try:
+            if lock.try_acquire():
+                break
+        except Exception as exc:
+            log.warning("%s: cannot check the leader lock (%s); standing by", lock.name, type(exc).__name__)
+        stop.wait(check_s)
+    else:
+        return False
+    log.info("%s: leading: this instance does the work", lock.name)
+    until = threading.Event()
+    lost = threading.Event()
+
+    def watch() -> None:
+        while not until.is_set():
+            if stop.wait(check_s) or not lock.held:
+                if not stop.is_set():
+                    log.warning("%s: leadership lost; stopping so that a standby takes over", lock.name)
+                    lost.set()
+                until.set()
+
+    watcher = threading.Thread(target=watch, name=f"{lock.name}-leader-watch", daemon=True)
+    watcher.start()
+    try:
+        run(until)
+    finally:
+        until.set()
+        watcher.join(check_s + 1)
+        lock.release()
+    return lost.is_set()

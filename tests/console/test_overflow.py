@@ -102,3 +102,23 @@ def test_hangup_while_asked_still_owes_a_call(make_services: Callable[..., CallS
     with transaction(session_factory) as s:
         t = s.scalars(select(Ticket)).one()
         assert t.missed_callback and t.transcript == "我们小区已经停水两天了" and t.caller_number == CALLER
+
+
+def test_a_ticket_that_landed_meanwhile_is_completed_not_doubled(
+        make_services: Callable[..., CallServices], session_factory: sessionmaker[Session]) -> None:
+    """Intake's ticket was in its journal (database down) when the overflow leg began, and was
+    replayed while the caller spoke: the overflow completes that ticket instead of opening another."""
+    from console.overflow import _store_request
+    from tickets.schemas import TicketDraft
+
+    services = make_services([])
+    with transaction(session_factory) as s:
+        call_id = service.start_call(s, channel="Local/s@citizen-0001;1", uniqueid=UNIQUEID, caller_number=CALLER,
+                                     dialed_number="12345").id
+        replayed = service.open_ticket(s, draft=TicketDraft(call_id=call_id, caller_number=CALLER,
+                                                            transcript="停水"), actor="replay").id
+    tid = _store_request(services, call_id=call_id, ticket_id=None, caller=CALLER, dialed="12345",
+                         text="我们小区已经停水两天了", speech_s=2.0)
+    assert tid == replayed
+    with session_factory() as s:
+        assert s.scalars(select(Ticket).where(Ticket.call_id == call_id)).all() == [s.get(Ticket, replayed)]

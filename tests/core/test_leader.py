@@ -54,3 +54,55 @@ def test_killed_leader_releases(settings: Settings, database: Database, tmp_path
         assert time.monotonic() < deadline, "the dead leader's lock was never released"
         time.sleep(0.1)
     lock.release()
+
+
+def test_run_as_leader_stands_by_then_leads_then_stops(settings: Settings, database: Database,
+                                                       tmp_path: Path) -> None:
+    import threading
+
+    from hotline.singleton import run_as_leader
+
+    other = LeaderLock(database.engine, "dialer", tmp_path)
+    assert other.try_acquire()
+    mine = LeaderLock(database.engine, "dialer", tmp_path)
+    stop, started = threading.Event(), threading.Event()
+    result: list[bool] = []
+
+    def work(until: threading.Event) -> None:
+        started.set()
+        until.wait(30)
+
+    t = threading.Thread(target=lambda: result.append(run_as_leader(mine, work, stop=stop, check_s=0.1)))
+    t.start()
+    assert not started.wait(0.5)  # the other instance leads: standing by
+    other.release()
+    assert started.wait(10)  # took over
+    stop.set()
+    t.join(10)
+    assert result == [False] and not mine.held
+
+
+def test_run_as_leader_stops_when_the_lock_is_lost(settings: Settings, database: Database, tmp_path: Path) -> None:
+    import threading
+
+    from sqlalchemy import text
+
+    from hotline.singleton import run_as_leader
+
+    if database.engine.dialect.name != "postgresql":
+        return  # a flock cannot be lost while its process lives
+    lock = LeaderLock(database.engine, "dialer", tmp_path)
+    stop, started = threading.Event(), threading.Event()
+    result: list[bool] = []
+
+    def work(until: threading.Event) -> None:
+        started.set()
+        until.wait(30)
+
+    t = threading.Thread(target=lambda: result.append(run_as_leader(lock, work, stop=stop, check_s=0.1)))
+    t.start()
+    assert started.wait(10)
+    with database.engine.connect() as conn:  # the database drops the leader's session
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"))
+    t.join(10)
+    assert result == [True]

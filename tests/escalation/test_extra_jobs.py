@@ -4,6 +4,7 @@ never stops the escalation sweep or the jobs after it."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,3 +31,23 @@ def test_extra_jobs_run_and_failures_are_contained(session_factory: sessionmaker
     result = runner.tick(now)
     assert result.sweep.errors == 0
     assert seen == [("recorder", now)]
+
+
+def test_a_standby_scheduler_does_nothing_until_it_leads(session_factory: sessionmaker[Session], policy: Policy,
+                                                        catalog: Catalog, tmp_path: Path) -> None:
+    from hotline.leader import LeaderLock
+
+    engine = session_factory.kw["bind"]
+    leader = LeaderLock(engine, "scheduler", tmp_path)
+    assert leader.try_acquire()
+    runs: list[datetime] = []
+    standby = EscalationRunner(factory=session_factory, policy=policy, catalog=catalog, notifiers={},
+                               extra_jobs=(("recorder", runs.append),),
+                               leader=LeaderLock(engine, "scheduler", tmp_path))
+    standby.safe_tick()
+    assert runs == []
+    leader.release()
+    standby.safe_tick()
+    assert len(runs) == 1
+    assert standby.leader is not None
+    standby.leader.release()

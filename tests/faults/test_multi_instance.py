@@ -85,8 +85,18 @@ def _open_many(url: str, start: int, n: int) -> list[str]:
         db.engine.dispose()
 
 
-@pytest.fixture
-def two_apis(pg_url: str, tmp_path: Path) -> Iterator[list[str]]:
+def _wait_healthy(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2):
+                return
+        except OSError:
+            assert time.monotonic() < deadline, f"API {url} did not start"
+            time.sleep(0.2)
+
+
+def _apis(pg_url: str, tmp_path: Path, *, together: bool) -> Iterator[list[str]]:
     urls, procs = [], []
     for i in range(2):
         port = free_port()
@@ -98,21 +108,26 @@ def two_apis(pg_url: str, tmp_path: Path) -> Iterator[list[str]]:
         procs.append(subprocess.Popen([sys.executable, "-m", "hotline.cli", "api"], env=env, cwd=REPO,
                                       stdout=log, stderr=subprocess.STDOUT))
         urls.append(f"http://127.0.0.1:{port}")
+        if not together:
+            _wait_healthy(urls[-1])
     try:
         for u in urls:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{u}/health", timeout=2):
-                        break
-                except OSError:
-                    assert time.monotonic() < deadline, f"API {u} did not start"
-                    time.sleep(0.2)
+            _wait_healthy(u)
         yield urls
     finally:
         for p in procs:
             p.terminate()
             p.wait(15)
+
+
+@pytest.fixture
+def two_apis(pg_url: str, tmp_path: Path) -> Iterator[list[str]]:
+    yield from _apis(pg_url, tmp_path, together=False)
+
+
+def test_two_api_instances_starting_at_once_on_a_new_database(pg_url: str, tmp_path: Path) -> None:
+    for urls in _apis(pg_url, tmp_path, together=True):
+        assert len(urls) == 2
 
 
 def test_two_api_instances_and_concurrent_intake_on_one_database(pg_url: str, two_apis: list[str]) -> None:
