@@ -23,18 +23,25 @@ demo: setup
 	$(VENV)/bin/hotline demo
 
 test: setup
-	$(VENV)/bin/pytest -q -rs
+	$(VENV)/bin/pytest -q -rs --durations=15
 
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy $$(ls -d agi asr ivr_flows api tickets routing prompts hotline deadlines \
 	  accounts notify escalation callbacks reports knowledge console 2>/dev/null)
 
+# Each script ends with one line of key=value figures. bench/load.py takes --calls 1,50,100,200 or
+# --peak-day; it is left out here because it needs the machine to itself for about half an hour.
 bench: setup
 	$(PY) bench/router.py
 	$(PY) bench/asr.py
 	$(PY) bench/turn_latency.py
+	$(PY) bench/screen_pop.py
+	$(PY) bench/dialer.py
 	$(PY) bench/sweep_escalation.py
+	$(PY) bench/hot_issues.py
+	$(PY) bench/open311.py
+	$(PY) bench/hardening.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

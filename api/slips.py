@@ -6,6 +6,7 @@ import dataclasses
 
 from fastapi import APIRouter, Response
 
+from accounts import service as accounts
 from api.deps import SessionDep, SettingsDep, UserDep
 from tickets import access, service
 from tickets.models import utcnow
@@ -20,6 +21,8 @@ router = APIRouter(prefix="/api", tags=["slips"])
 def slip_pdf(session: SessionDep, settings: SettingsDep, principal: UserDep, ticket_id: int) -> Response:
     ticket = service.get_ticket(session, ticket_id=ticket_id)
     access.require_visible(principal, ticket)
+    accounts.audit_read(session, principal=principal, ticket_ids=[ticket.id], what="slip",
+                        via=f"/api/tickets/{ticket.id}/slip.pdf")
     pdf = render_slip(ticket, key=slip_key(settings.secrets_dir), printed_at=utcnow())
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="slip-{ticket.number}.pdf"'})

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from accounts.models import ReadAudit
 from deadlines.policy import Policy
 from hotline.db import transaction
 from hotline.settings import Settings
@@ -127,6 +128,9 @@ def test_slip_access(client: TestClient, token: Token, session_factory: sessionm
     assert r.status_code == 403 and r.json()["error"]["id"] == "auth.forbidden"
     r = client.get("/api/tickets/424242/slip.pdf", headers={"Authorization": f"Bearer {token(Role.OPERATOR)}"})
     assert r.status_code == 404
+    with session_factory() as s:  # the printed slip is a read of the ticket: audited, refusals are not
+        audits = [a for a in s.query(ReadAudit).all() if a.what == "slip"]
+    assert [(a.ticket_ids, a.actor.split(":")[0]) for a in audits] == [([ticket_id], "department")]
 
 
 def test_key_is_per_installation(settings: Settings, tmp_path: Any) -> None:
