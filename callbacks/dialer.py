@@ -40,6 +40,7 @@ REASONS = {0: AttemptResult.FAILED, 1: AttemptResult.NO_ANSWER, 3: AttemptResult
 RESPONSE_GRACE_S = 5.0  # after a Hangup, how long to wait for the OriginateResponse
 SWEEP_EVERY_S = 5.0
 RECONCILE_EVERY_S = 10.0
+RECONNECT_MIN_S, RECONNECT_MAX_S = 0.5, 30.0  # AMI reconnect backoff, doubling after each failure
 
 Clock = Callable[[], datetime]
 
@@ -100,6 +101,12 @@ class Dialer:
         if not self.ami.connected:
             self.ami.close(logoff=False)
             self.ami.connect(timeout=10)
+            if self.active:
+                # Events were lost while the connection was down: ask Asterisk about these calls on this
+                # tick instead of waiting for the next reconcile. None is dialled again.
+                log.warning("dialer %s: AMI reconnected; checking %d call(s) in progress with Asterisk",
+                            self.dialer_id, len(self.active))
+                self._last.pop("reconcile", None)
 
     def close(self) -> None:
         if self._unsubscribe is not None:
@@ -111,16 +118,19 @@ class Dialer:
     def run(self, stop: threading.Event) -> None:
         """Until `stop` is set. Calls in progress carry on without us: their survey stores the answer,
         and the leases let the next dialer close their attempts."""
+        backoff = RECONNECT_MIN_S
         while not stop.is_set():
             try:
                 self.connect()
                 self.tick()
-            except AmiError as exc:
-                log.warning("dialer %s: AMI unavailable (%s); retrying", self.dialer_id, exc)
-                stop.wait(2.0)
+            except AmiError as exc:  # connection dropped (EOF, socket error) or refused: reconnect later
+                log.warning("dialer %s: AMI unavailable (%s); retrying in %.1f s", self.dialer_id, exc, backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, RECONNECT_MAX_S)
                 continue
             except Exception:
                 log.exception("dialer %s: tick failed", self.dialer_id)
+            backoff = RECONNECT_MIN_S
             stop.wait(self.settings.callback_poll_s)
 
     def _due(self, name: str, every_s: float) -> bool:
@@ -159,7 +169,8 @@ class Dialer:
         return min(self.settings.callback_max_concurrent - len(self.active), per_minute)
 
     def _dial(self) -> None:
-        while self._room() > 0:
+        # No claim while AMI is down (the drop may come mid-tick): a claim would only wait for reconcile.
+        while self._room() > 0 and self.ami.connected:
             with transaction(self.sf) as s:
                 claims = service.claim(s, now=self.clock(), dialer_id=self.dialer_id, rules=self.rules,
                                        deps=self.deps, limit=1)
@@ -173,17 +184,21 @@ class Dialer:
         if not mine:
             log.warning("callback job %d: claim lapsed before dialling; not dialled", claim.job_id)
             return
-        call = ActiveCall(claim, sent_at=time.monotonic())
+        # Our own ActionID, known before sending: an OriginateResponse that arrives after a reconnect
+        # (Asterisk sends it to every session) still finds its call.
+        call = ActiveCall(claim, action_id=f"cb-{claim.channel_id}", sent_at=time.monotonic())
         self.active[claim.channel_id] = call
+        self.by_action[call.action_id] = claim.channel_id
         template = self.settings.callback_channel
         local = template.startswith("Local/")
         try:
-            resp = self.ami.originate(
+            self.ami.originate(
                 channel_for(template, claim.number), context="callback", exten="s", priority=1,
                 caller_id=self.settings.callback_caller_id, timeout_ms=self.settings.callback_ring_s * 1000,
                 async_=True, channel_id=claim.channel_id,
                 other_channel_id=f"{claim.channel_id}-2" if local else None,
                 variables={"CALLBACK_JOB": claim.job_id, "CALLBACK_TICKET": claim.ticket_id},
+                ActionID=call.action_id,
             )
         except AmiError as exc:
             if isinstance(exc.packet, dict) and exc.packet.get("Response", "").lower() == "error":
@@ -191,9 +206,10 @@ class Dialer:
                 log.error("callback job %d: originate refused: %s", claim.job_id, exc)
                 self._finish(claim.channel_id, AttemptResult.FAILED)
                 return
-            raise  # connection trouble: the call may or may not exist; reconcile decides
-        call.action_id = resp.get("ActionID", "")
-        self.by_action[call.action_id] = claim.channel_id
+            # Connection trouble: the Originate may have reached Asterisk. The call stays active (lease
+            # renewed), never dialled again; reconcile resolves it from Asterisk's channels after reconnecting.
+            self.recent.append(call.sent_at)
+            raise
         self.recent.append(call.sent_at)
         self.stats.originated += 1
         log.info("callback job %d attempt %d: dialling %s (channel id %s)", claim.job_id, claim.attempt_no,

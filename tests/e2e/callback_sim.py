@@ -9,12 +9,14 @@ process is started in tests/e2e/test_callbacks.py::test_hotline_dialer_process_r
 
 from __future__ import annotations
 
+import socket
 import sys
 import threading
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime, time
 from pathlib import Path
+from time import sleep
 
 from agi.ami import AmiClient, AmiError
 from callbacks.hours import CallingHours
@@ -85,6 +87,91 @@ class Callees:
 
     def close(self) -> None:
         self.ami.close()
+
+
+class AmiProxy:
+    """TEST DOUBLE for the network between a dialer and Asterisk's AMI: a TCP relay a test can cut (the
+    dialer sees EOF, as when Asterisk restarts or a link fails), keep refusing for a while (each new
+    connection is closed before the banner), or cut right after it has passed an Originate on to Asterisk,
+    before the response comes back."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.upstream = (host, port)
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.server.getsockname()[1])
+        self.connections = 0  # relayed to Asterisk
+        self.refused = 0
+        self.cuts = 0
+        self.originates = 0  # Originate actions passed on to Asterisk
+        self.refusing = threading.Event()
+        self.cut_after_originate = threading.Event()
+        self._lock = threading.Lock()
+        self._socks: list[socket.socket] = []
+        threading.Thread(target=self._accept, name="ami-proxy", daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return  # closed
+            if self.refusing.is_set():
+                self.refused += 1
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.upstream, timeout=10)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self.connections += 1
+                self._socks += [client, upstream]
+            mute = threading.Event()  # set: nothing more from Asterisk reaches the dialer on this connection
+            threading.Thread(target=self._pump, args=(client, upstream, mute), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, mute, False), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, mute: threading.Event, to_asterisk: bool = True) -> None:
+        try:
+            while data := src.recv(65536):
+                if not to_asterisk:
+                    if mute.is_set():
+                        break
+                    dst.sendall(data)
+                    continue
+                originate = b"Action: Originate\r\n" in data
+                self.originates += data.count(b"Action: Originate\r\n")
+                cut = originate and self.cut_after_originate.is_set()
+                if cut:
+                    mute.set()  # before Asterisk can answer: the response is lost for sure
+                dst.sendall(data)
+                if cut:
+                    sleep(0.2)  # let Asterisk read the action before the line goes
+                    self.cut_after_originate.clear()
+                    self.cut()
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self) -> None:
+        with self._lock:
+            socks, self._socks = self._socks, []
+            self.cuts += 1
+        for s in socks:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def close(self) -> None:
+        self.server.close()
+        self.cut()
 
 
 def run_dialer_process() -> None:

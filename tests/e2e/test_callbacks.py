@@ -23,10 +23,11 @@ from callbacks.models import CallbackAttempt, CallbackJob
 from callbacks.rules import WorkflowDeps
 from hotline.db import Database, open_database
 from hotline.roots import build_dialer
+from hotline.settings import Settings
 from hotline.stack import Stack, settings_env
 from tests.callbacks.conftest import report_ticket
 from tests.conftest import REPO
-from tests.e2e.callback_sim import Callees, all_day
+from tests.e2e.callback_sim import AmiProxy, Callees, all_day
 from tests.e2e.conftest import _run_stack
 from tickets.models import Ticket, TicketEvent
 
@@ -34,10 +35,11 @@ pytestmark = pytest.mark.asterisk
 
 SATISFIED, UNHAPPY, DTMF, SILENT, BUSY, NOANSWER = (f"1370000000{i}" for i in range(1, 7))
 KILL = [f"137000001{i:02d}" for i in range(4)]
+DROP = [f"137000002{i:02d}" for i in range(4)]
 SCRIPTS: dict[str, list[str]] = {
     SATISFIED: ["满意"],
     UNHAPPY: ["不满意", "路灯还是不亮晚上很黑"],
-    **{n: ["基本满意"] for n in KILL},
+    **{n: ["基本满意"] for n in KILL + DROP},
 }
 
 
@@ -76,8 +78,8 @@ def callees(cb_stack: Stack) -> Iterator[Callees]:
 class Running:
     """A dialer in a thread of the test process (the real Dialer; only its calling hours never close)."""
 
-    def __init__(self, stack: Stack, **rule_overrides: object) -> None:
-        self.dialer: Dialer = build_dialer(stack.settings)
+    def __init__(self, stack: Stack, settings: Settings | None = None, **rule_overrides: object) -> None:
+        self.dialer: Dialer = build_dialer(settings or stack.settings)
         self.dialer.rules = all_day(self.dialer.rules, **rule_overrides)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.dialer.run, args=(self.stop,), daemon=True)
@@ -231,6 +233,49 @@ def test_dialer_killed_mid_call_and_restarted_calls_nobody_twice(
         dialers = {a.dialer_id for a in s.scalars(select(CallbackAttempt).where(
             CallbackAttempt.job_id.in_([j.id for j in jobs])))}
     assert len(dialers) == 2  # both processes dialled: the restart really took over
+
+
+def test_ami_connection_dropped_reconnects_and_calls_nobody_twice(
+        cb_stack: Stack, db: Database, deps: WorkflowDeps, callees: Callees, voice: Callable[[str], Path]) -> None:
+    """Issue 7: the dialer's AMI connection drops twice, once right after an Originate reached Asterisk
+    (its response lost) and once with calls up, and stays refused a while each time. The dialer
+    reconnects with backoff, resolves those calls from Asterisk, and rings nobody twice."""
+    for n in DROP:
+        callees.set(n, voice("基本满意。"))
+    tids = [report_ticket(db.session_factory, deps, caller=n) for n in DROP]
+    proxy = AmiProxy(cb_stack.settings.ami_host, cb_stack.settings.ami_port)
+    settings = cb_stack.settings.model_copy(update={"ami_port": proxy.port, "callback_max_concurrent": 2})
+
+    def outage(seconds: float) -> None:
+        proxy.refusing.set()
+        proxy.cut()
+        time.sleep(seconds)  # the dialer retries, backing off, against a refusing AMI
+        proxy.refusing.clear()
+
+    def rung() -> int:
+        return sum(callees.rung[n] for n in DROP)
+
+    try:
+        proxy.cut_after_originate.set()
+        with Running(cb_stack, settings=settings):
+            deadline = time.monotonic() + 60
+            while proxy.cuts < 1:  # the first Originate passed on to Asterisk, then the line cut
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            outage(2.0)
+            while rung() < 2:  # the first call, and a call dialled after the reconnect, are up
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+            outage(2.0)
+            jobs = [_wait_job(db.session_factory, tid, timeout=180) for tid in tids]
+    finally:
+        proxy.close()
+    assert [callees.rung[n] for n in DROP] == [1] * len(DROP)  # every citizen rung exactly once
+    assert [j.outcome for j in jobs] == ["basically_satisfied"] * len(DROP)
+    assert all(j.attempts == 1 for j in jobs)
+    assert [a.result for j in jobs for a in _attempts(db.session_factory, j.id)] == ["answered"] * len(DROP)
+    assert proxy.refused >= 2 and proxy.connections >= 3  # refused while down, reconnected after each drop
+    assert proxy.originates == len(DROP)  # the Originate whose response was lost was not sent again
 
 
 def test_hotline_dialer_process_runs_and_stops(cb_stack: Stack) -> None:
