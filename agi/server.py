@@ -13,6 +13,7 @@ Signal handling (SIGTERM...) is the caller's business; children only drop inheri
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -79,6 +80,10 @@ class FastAgiServer:
     def serve_forever(self, poll_interval: float = 0.5) -> None:
         """Accept calls until :meth:`shutdown`; closes the listening socket on return."""
         self._serving = threading.current_thread()
+        if self._mode == "fork":
+            # Everything loaded so far (router, speech model, prompts) goes to a permanent generation: a
+            # call process's garbage collections would otherwise write to, and so copy, every page of it.
+            gc.freeze()
         try:
             self._server.serve_forever(poll_interval)
         finally:

@@ -6,12 +6,16 @@
             ones lost (no call record, or no ticket where one was due).
   peak-day: 10,400 calls (Haikou 12345's record day) on a typical 12345 hourly arrival curve,
             compressed into --minutes, with the daily mix: intake to a ticket, callers asking for a
-            person mid-call (转人工), callers hanging up mid-request. Nothing may be lost.
+            person mid-call (转人工), callers hanging up mid-request; and, at the same time, satisfaction
+            callbacks (回访) for --callbacks tickets that departments answered the day before, made by the
+            real dialer. Nothing may be lost: every call gets its ticket, every callback its outcome,
+            nobody is rung twice.
 
 One AMI connection drives every simulated citizen (hotline.simcall's [citizen] context): per-call AMI
 clients would make Asterisk copy every event to every client. Recognition is the scripted TEST
 DOUBLE unless the Vosk model is installed (the double still requires real voice in the recording).
-Callbacks (回访) are not part of the mix here: the dialer runs as its own process.
+The dialer runs in this process with calling hours held open (TEST DOUBLE AllDay: a compressed day has
+no office hours) and rings simulated citizens (TEST DOUBLE Callees: most say 满意, every 20th is busy).
 
 Last line: key=value figures."""
 
@@ -33,17 +37,24 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy.exc import OperationalError  # noqa: E402
 
 from agi.ami import AmiClient, AmiError  # noqa: E402
 from bench.turn_latency import pct  # noqa: E402
+from callbacks.models import CallbackAttempt, CallbackJob  # noqa: E402
+from callbacks.rules import WorkflowDeps  # noqa: E402
 from hotline.asterisk import AsteriskLayout, ami_secret_for  # noqa: E402
-from hotline.db import open_database  # noqa: E402
+from hotline.db import make_engine, open_database  # noqa: E402
+from hotline.roots import build_dialer  # noqa: E402
 from hotline.settings import Settings  # noqa: E402
 from hotline.simcall import prepare_steps  # noqa: E402
 from hotline.stack import Stack  # noqa: E402
 from prompts.render import PromptStore  # noqa: E402
+from tests.callbacks.conftest import report_ticket  # noqa: E402
+from tests.e2e.callback_sim import Callees, all_day  # noqa: E402
 from tests.e2e.conftest import free_port  # noqa: E402
+from tests.pg import PostgresServer  # noqa: E402
 from tickets.models import Call, Ticket  # noqa: E402
 
 LAMP = "龙华区金盘路的路灯坏了好几天了晚上很黑"
@@ -213,6 +224,122 @@ def peak_day(stack: Stack, driver: Driver, voice: PromptStore, total: int, minut
     return check(stack.settings, driver, ids, time.monotonic() - t0)
 
 
+def process_cpu_s(pid: int | None) -> float:
+    """CPU seconds of a process and of its children it has reaped (the AGI server's call processes)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
+
+
+class CpuMeter:
+    """CPU seconds spent by each part of the stack between two readings: what a call costs, by part."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.pids: dict[str, int | None] = {"asterisk": stack.asterisk.pid if stack.asterisk else None,
+                                            **{name: p.pid for name, p in stack.children.items()}}
+        self.start = self.read()
+
+    def read(self) -> dict[str, float]:
+        return {name: process_cpu_s(pid) for name, pid in self.pids.items()} | {"bench": sum(os.times()[:2])}
+
+    def per_call(self, calls: int) -> dict[str, float]:
+        now = self.read()
+        used = {name: (now[name] - self.start.get(name, 0.0)) / max(1, calls) for name in now}
+        self.start = now
+        return used
+
+
+class BackendSampler:
+    """Samples how many PostgreSQL backends serve the bench's database, every second."""
+
+    def __init__(self, url: str) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._engine = make_engine(url, pooled=False)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        query = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        while not self._stop.wait(1.0):
+            try:
+                with self._engine.connect() as c:
+                    self.peak = max(self.peak, int(c.execute(query).scalar_one()) - 1)
+            except OperationalError:
+                pass  # the server is full: the sample that matters is the one before
+
+    def close(self) -> int:
+        self._stop.set()
+        self._thread.join(5)
+        self._engine.dispose()
+        return self.peak
+
+
+def callback_number(i: int) -> str:
+    return f"1370{i:07d}"
+
+
+class CallbackMix:
+    """The day's callbacks: tickets a department answered (反馈) yesterday, called back by the real dialer
+    while the calls come in."""
+
+    def __init__(self, stack: Stack, voice: PromptStore, n: int) -> None:
+        settings = stack.settings
+        stack.stop_component("dialer")  # replaced by one with calling hours held open
+        self.db = open_database(settings.db_url)
+        self.callees = Callees(settings)
+        deps = WorkflowDeps.load()
+        satisfied = voice.text_path("满意。") + ".wav"
+        self.numbers = [callback_number(i) for i in range(n)]
+        self.ids = []
+        for i, number in enumerate(self.numbers):
+            self.callees.set(number, "busy" if i % 20 == 19 else satisfied)
+            self.ids.append(report_ticket(self.db.session_factory, deps, caller=number))
+        self.dialer = build_dialer(settings)
+        self.dialer.rules = all_day(self.dialer.rules)
+        self.stop = threading.Event()
+        self.worker = threading.Thread(target=self.dialer.run, args=(self.stop,), daemon=True)
+        self.worker.start()
+
+    def finish(self, timeout_s: float) -> dict[str, float]:
+        """Waits for every job to end (or the timeout), stops the dialer and counts."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self.db.session_factory() as s:
+                done = s.scalar(select(func.count()).where(CallbackJob.ticket_id.in_(self.ids),
+                                                           CallbackJob.state == "done")) or 0
+                still_open = s.scalar(select(func.count()).where(CallbackAttempt.result == "open")) or 0
+            if done == len(self.ids) and not still_open:
+                break
+            time.sleep(1)
+        self.stop.set()
+        self.worker.join(60)
+        self.dialer.close()
+        with self.db.session_factory() as s:
+            jobs = list(s.scalars(select(CallbackJob).where(CallbackJob.ticket_id.in_(self.ids))))
+            attempts = list(s.scalars(select(CallbackAttempt)))
+        self.callees.close()
+        self.db.engine.dispose()
+        number_of = {j.id: j.number for j in jobs}
+        made: dict[str, int] = {}
+        for a in attempts:
+            made[number_of.get(a.job_id, "")] = made.get(number_of.get(a.job_id, ""), 0) + 1
+        return {
+            "callbacks": len(self.ids),
+            "callbacks_done": sum(j.state == "done" for j in jobs),
+            "callbacks_answered": sum(j.outcome in ("satisfied", "basically_satisfied", "dissatisfied")
+                                      for j in jobs),
+            "callbacks_unreachable": sum(j.outcome == "unreachable" for j in jobs),
+            "callbacks_attempted_share": len({j.ticket_id for j in jobs if j.attempts > 0}) / max(1, len(self.ids)),
+            # rung more often than the attempts table says: a citizen called twice for one attempt
+            "callbacks_duplicates": sum(max(0, self.callees.rung[n] - made.get(n, 0)) for n in self.numbers),
+        }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--calls", default="1,50,100,200", help="burst sizes, comma-separated")
@@ -220,42 +347,85 @@ def main() -> int:
     ap.add_argument("--day-calls", type=int, default=10_400)
     ap.add_argument("--minutes", type=float, default=15, help="the peak day compressed into this long")
     ap.add_argument("--seed", type=int, default=12345)
+    ap.add_argument("--callbacks", type=int, default=-1,
+                    help="peak day: callbacks to make meanwhile (default: a tenth of --day-calls)")
+    ap.add_argument("--callback-concurrency", type=int, default=8)
     ap.add_argument("--database-url", default="", help="default: SQLite in a temporary HOTLINE_HOME")
+    ap.add_argument("--postgres", type=int, metavar="MAX_CONNECTIONS", default=0,
+                    help="start a throwaway PostgreSQL (default settings, fsync on) allowing this many clients")
     ap.add_argument("--home", help="keep HOTLINE_HOME (logs, database) here instead of a temporary directory")
     args = ap.parse_args()
+    pg = None
+    if args.postgres:
+        pg = PostgresServer(max_connections=args.postgres, durable=True)
+        pg.start()
+        args.database_url = pg.create_database("load")
+    try:
+        return run(args)
+    finally:
+        if pg is not None:
+            pg.stop()
+
+
+def cpu_figure(used: dict[str, float]) -> str:
+    """Prints the split, returns the stack's CPU per call (the simulated citizens' driver excluded)."""
+    print("cpu seconds per call:", json.dumps({k: round(v, 3) for k, v in used.items()}), flush=True)
+    return f"cpu_s_per_call={sum(v for k, v in used.items() if k != 'bench'):.2f}"
+
+
+def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(args.home or tmp)
         home.mkdir(parents=True, exist_ok=True)
         script = home / "script.json"
-        script.write_text(json.dumps({"*": [LAMP, "对"]}, ensure_ascii=False), encoding="utf-8")
+        # Callers state the lamp and confirm; citizens called back (keyed by their number) say 满意.
+        n_callbacks = (args.day_calls // 10 if args.callbacks < 0 else args.callbacks) if args.peak_day else 0
+        script.write_text(json.dumps({"*": [LAMP, "对"]} | {callback_number(i): ["满意"] for i in range(n_callbacks)},
+                                     ensure_ascii=False), encoding="utf-8")
         engine = {"asr_engine": "tests.doubles.scripted_asr:scripted_engine", "asr_engine_options": str(script)}
         if Settings().vosk_model_dir.exists():
             engine = {"vosk_model_path": str(Settings().vosk_model_dir)}
         os.environ["PYTHONPATH"] = str(REPO)
         settings = Settings(home=home, api_port=free_port(), agi_port=free_port(), ami_port=free_port(),
                             sip_port=free_port(), simulated_parties=True, queue_timeout_s=10,
-                            database_url=args.database_url, **engine)  # type: ignore[arg-type]
+                            database_url=args.database_url,
+                            callback_channel="Local/{number}@sim-callee/n", callback_ring_s=5, callback_delay_s=0,
+                            callback_backoff_s="5", callback_poll_s=0.5, callback_per_minute=600,
+                            callback_max_concurrent=args.callback_concurrency, callback_lease_s=60,
+                            **engine)  # type: ignore[arg-type]
         voice = PromptStore(home / "voice")
         stack = Stack(settings)
         stack.start()
         driver = Driver(settings)
-        figures: list[str] = [f"asr={'scripted-double' if 'asr_engine' in engine else 'vosk'}"]
+        cpu = CpuMeter(stack)
+        figures: list[str] = [f"asr={'scripted-double' if 'asr_engine' in engine else 'vosk'}",
+                              f"db={settings.db_url.split(':', 1)[0].split('+')[0]}"]
+        sampler = BackendSampler(settings.db_url) if settings.db_url.startswith("postgresql") else None
         lost = 0
         try:
             if args.peak_day:
+                mix = CallbackMix(stack, voice, n_callbacks) if n_callbacks else None
+                cpu.per_call(1)  # seeding the callbacks is not the day's work
                 o = peak_day(stack, driver, voice, args.day_calls, args.minutes, args.seed)
                 print("peak day:", json.dumps({"calls": o.calls, "tickets": o.tickets, "lost": o.lost,
                                                "unfinished": o.unfinished, "wall_s": round(o.wall_s),
                                                "lost_detail": o.lost_detail[:20]}), flush=True)
+                figures.append(cpu_figure(cpu.per_call(o.calls)))
                 figures += [f"day_calls={o.calls}", f"day_minutes={args.minutes:g}", f"tickets={o.tickets}",
                             f"turn_p50_ms={pct(o.turns, 0.5):.0f}", f"turn_p95_ms={pct(o.turns, 0.95):.0f}",
                             f"wall_s={o.wall_s:.0f}"]
                 lost = o.lost
+                if mix is not None:
+                    cb = mix.finish(timeout_s=max(600.0, n_callbacks * 10.0))
+                    print("callbacks:", json.dumps(cb), flush=True)
+                    figures += [f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in cb.items()]
+                    lost += int(cb["callbacks"] - cb["callbacks_done"]) + int(cb["callbacks_duplicates"])
             else:
                 offset = 0
                 for n in (int(x) for x in args.calls.split(",")):
                     o = burst(stack, driver, voice, n, offset)
                     offset += n
+                    used = cpu.per_call(n)
                     print(f"{n} at once:", json.dumps({"calls": o.calls, "tickets": o.tickets, "lost": o.lost,
                                                        "turn_p50_ms": round(pct(o.turns, 0.5)),
                                                        "turn_p95_ms": round(pct(o.turns, 0.95)),
@@ -263,7 +433,10 @@ def main() -> int:
                           flush=True)
                     figures += [f"c{n}_turn_p50_ms={pct(o.turns, 0.5):.0f}",
                                 f"c{n}_turn_p95_ms={pct(o.turns, 0.95):.0f}", f"c{n}_tickets={o.tickets}"]
+                    figures.append(f"c{n}_{cpu_figure(used)}")
                     lost += o.lost
+            if sampler is not None:
+                figures.append(f"pg_backends_peak={sampler.close()}")
         finally:
             driver.close()
             stack.stop()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -10,7 +13,14 @@ from typing import Any
 
 from sqlalchemy import DateTime, Dialect, Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
+# A transaction held longer than this is logged with its first statement. On SQLite every transaction
+# is BEGIN IMMEDIATE, so a long one stalls every call's next write: this is how to find which.
+SLOW_TRANSACTION_S = 1.0
+_SELECT_LIST = re.compile(r"^SELECT .*? FROM")
 
 
 class Base(DeclarativeBase):
@@ -36,12 +46,39 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, pooled: bool = True, **kwargs: Any) -> Engine:
+    """`pooled=False`: a connection per transaction, closed after it. For processes that live long but
+    touch the database rarely (one per call): a pool would keep a PostgreSQL backend per call in progress."""
+    if not pooled:
+        kwargs["poolclass"] = NullPool
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         _configure_sqlite(engine)
-        return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    else:
+        engine = create_engine(url, pool_pre_ping=pooled, **kwargs)
+    _watch_slow_transactions(engine)
+    return engine
+
+
+def _watch_slow_transactions(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _began(conn: Any) -> None:
+        conn.info["tx_began"] = time.monotonic()
+        conn.info["tx_first_sql"] = ""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _statement(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not conn.info.get("tx_first_sql") and not statement.startswith("BEGIN"):
+            # The column list says nothing about who holds the lock; the tables do.
+            conn.info["tx_first_sql"] = _SELECT_LIST.sub("SELECT … FROM", " ".join(statement.split()), count=1)[:160]
+
+    def _ended(conn: Any) -> None:
+        began = conn.info.pop("tx_began", None)
+        if began is not None and (held := time.monotonic() - began) > SLOW_TRANSACTION_S:
+            log.warning("slow transaction: held %.1fs, first statement: %s", held, conn.info.get("tx_first_sql"))
+
+    event.listen(engine, "commit", _ended)
+    event.listen(engine, "rollback", _ended)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -79,6 +116,6 @@ class Database:
     session_factory: sessionmaker[Session]
 
 
-def open_database(url: str) -> Database:
-    engine = make_engine(url)
+def open_database(url: str, *, pooled: bool = True) -> Database:
+    engine = make_engine(url, pooled=pooled)
     return Database(engine, make_session_factory(engine))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from hotline.db import Database, open_database
+from hotline.db import Database, make_engine, open_database
 from hotline.settings import Settings
 from notify.base import Notifier
 from notify.channels import Fanout, LogNotifier, WebhookNotifier
@@ -70,8 +70,11 @@ def build_agi_server(settings: Settings, *, mode: Mode = "fork") -> FastAgiServe
                      caller=request.env.get("agi_callerid", ""), dialed="")
 
     def after_fork() -> None:
-        # Connections inherited from the parent must not be shared with it.
+        # Connections inherited from the parent must not be shared with it. The call gets its own engine
+        # without a pool: a call writes a few short transactions over minutes, and a pooled connection
+        # would hold a PostgreSQL backend per call in progress ("too many clients" at a peak).
         db.engine.dispose(close=False)
+        db.session_factory.configure(bind=make_engine(settings.db_url, pooled=False))
 
     routes = {"/intake": intake, "/survey": survey, "/overflow": overflow}
     return FastAgiServer(settings.agi_host, settings.agi_port, routes,
@@ -118,7 +121,6 @@ def build_journal_watcher(settings: Settings) -> JournalWatcher:
 
 def build_leader_lock(settings: Settings, name: str) -> LeaderLock:
     """The election of a singleton worker (scheduler, dialer) on its own small engine."""
-    from hotline.db import make_engine
     from hotline.leader import LeaderLock
 
     return LeaderLock(make_engine(settings.db_url), name, settings.home / "locks")

@@ -22,10 +22,14 @@ def _free_port() -> int:
 
 
 class PostgresServer:
-    def __init__(self) -> None:
+    """`durable=False` (tests) turns fsync off; benches that report figures keep PostgreSQL's defaults."""
+
+    def __init__(self, *, max_connections: int = 400, durable: bool = False) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="hotline-pg-"))
         self.port = _free_port()
         self.data = self.root / "data"
+        self.max_connections = max_connections
+        self.durable = durable
         self._as_postgres = os.geteuid() == 0
 
     def _run(self, *args: str) -> subprocess.CompletedProcess[bytes]:
@@ -54,8 +58,9 @@ class PostgresServer:
         raise RuntimeError("PostgreSQL did not start")
 
     def _options(self) -> str:
+        fast = "" if self.durable else "-c fsync=off -c synchronous_commit=off "
         return (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} "
-                "-c fsync=off -c synchronous_commit=off -c max_connections=400")
+                f"{fast}-c max_connections={self.max_connections}")
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://hotline@127.0.0.1:{self.port}/{database}"
