@@ -38,6 +38,7 @@ bench: setup
 	$(PY) bench/turn_latency.py
 	$(PY) bench/screen_pop.py
 	$(PY) bench/dialer.py
+	$(PY) bench/on_call_sweep.py
 	$(PY) bench/sweep_escalation.py
 	$(PY) bench/hot_issues.py
 	$(PY) bench/open311.py

@@ -1,9 +1,11 @@
-"""Callback dialer throughput on real Asterisk: N tickets reach 反馈, the real dialer calls every
-citizen back through Local channels into simulated callees (most answer 满意 by voice, every tenth is
-busy, a few tickets are anonymous and must not be called), and we time until every job is done.
+"""Callback dialer throughput on real Asterisk: N tickets reach 反馈 and M more are closed on the call
+(即办件), the real dialer calls every citizen back through Local channels into simulated callees (most
+answer 满意 by voice, every tenth is busy, a few tickets of each kind are anonymous and must not be
+called), and we time until every job is done.
 
-Figures: surveys completed per minute at the given concurrency, and the share of eligible tickets
-that were attempted (target 1.00), counted from the attempts table and cross-checked against
+Figures: surveys completed per minute at the given concurrency, and the share of eligible closed
+tickets that were attempted (target 1.00: every closed ticket is revisited but for anonymous / 不回访),
+overall and for the 即办件 alone, counted from the attempts table and cross-checked against
 Asterisk's own events (every ring of a simulated phone); duplicates counts any citizen rung more
 often than the attempts table says. Recognition: the scripted test double (the Vosk model is not
 needed for a throughput figure). Calling hours are held open (TEST DOUBLE AllDay) so the bench runs
@@ -32,7 +34,7 @@ from hotline.roots import build_dialer  # noqa: E402
 from hotline.settings import Settings  # noqa: E402
 from hotline.stack import Stack  # noqa: E402
 from prompts.render import PromptStore  # noqa: E402
-from tests.callbacks.conftest import report_ticket  # noqa: E402
+from tests.callbacks.conftest import close_on_call_ticket, report_ticket  # noqa: E402
 from tests.e2e.callback_sim import Callees, all_day  # noqa: E402
 from tests.e2e.conftest import free_port  # noqa: E402
 
@@ -41,7 +43,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--tickets", type=int, default=20)
     ap.add_argument("--concurrency", type=int, default=4)
-    ap.add_argument("--anonymous", type=int, default=2, help="tickets that must not be called back")
+    ap.add_argument("--on-call", type=int, default=6, help="即办件: tickets closed during the call")
+    ap.add_argument("--anonymous", type=int, default=2, help="tickets of each kind that must not be called back")
     ap.add_argument("--timeout", type=float, default=900)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -63,12 +66,21 @@ def main() -> int:
             stack.stop_component("dialer")
             deps = WorkflowDeps.load()
             satisfied = PromptStore(home / "voice").text_path("满意。") + ".wav"
-            numbers = [f"1360000{i:04d}" for i in range(args.tickets)]
-            eligible = []
+            reported = [f"1360000{i:04d}" for i in range(args.tickets)]
+            on_call = [f"1361000{i:04d}" for i in range(args.on_call)]
+            numbers = reported + on_call
+            anonymous_numbers = reported[: args.anonymous] + on_call[: args.anonymous]
+            eligible: list[tuple[int, str]] = []
+            eligible_on_call: set[int] = set()
             for i, n in enumerate(numbers):
                 callees.set(n, "busy" if i % 10 == 9 else satisfied)
-                anonymous = i < args.anonymous
-                tid = report_ticket(db.session_factory, deps, caller=n, anonymous=anonymous)
+                anonymous = n in anonymous_numbers
+                if n in on_call:
+                    tid = close_on_call_ticket(db.session_factory, deps, caller=n, anonymous=anonymous)
+                    if not anonymous:
+                        eligible_on_call.add(tid)
+                else:
+                    tid = report_ticket(db.session_factory, deps, caller=n, anonymous=anonymous)
                 if not anonymous:
                     eligible.append((tid, n))
             dialer = build_dialer(settings)
@@ -108,12 +120,15 @@ def main() -> int:
     for a in attempts:
         per_number[job_number[a.job_id]] = per_number.get(job_number[a.job_id], 0) + 1
     duplicates = sum(max(0, callees.rung[n] - per_number.get(n, 0)) for n in numbers)
-    wrongly_called = sum(callees.rung[n] for n in numbers[: args.anonymous])
+    wrongly_called = sum(callees.rung[n] for n in anonymous_numbers)
     share = len(attempted & set(ids)) / len(ids) if ids else 1.0
-    print(f"tickets={args.tickets} eligible={len(ids)} concurrency={args.concurrency} "
-          f"completed_per_min={answered / elapsed * 60:.1f} answered={answered} unreachable={unreachable} "
-          f"attempts={len(attempts)} attempted_share={share:.2f} anonymous_called={wrongly_called} "
-          f"duplicates={duplicates} elapsed_s={elapsed:.0f}")
+    on_call_share = len(attempted & eligible_on_call) / len(eligible_on_call) if eligible_on_call else 1.0
+    on_call_jobs = sum(j.kind == "on_call" for j in jobs)
+    print(f"tickets={args.tickets} on_call={args.on_call} eligible={len(ids)} on_call_eligible={len(eligible_on_call)} "
+          f"concurrency={args.concurrency} completed_per_min={answered / elapsed * 60:.1f} answered={answered} "
+          f"unreachable={unreachable} attempts={len(attempts)} attempted_share={share:.2f} "
+          f"on_call_attempted_share={on_call_share:.2f} on_call_jobs={on_call_jobs} "
+          f"anonymous_called={wrongly_called} duplicates={duplicates} elapsed_s={elapsed:.0f}")
     return 0
 
 

@@ -30,6 +30,13 @@ class JobOutcome(enum.StrEnum):
     NOT_APPLIED = "not_applied"  # answered, but the ticket had meanwhile left 回访 (someone else acted)
 
 
+class JobKind(enum.StrEnum):
+    """What the callback follows: it decides which ticket state the answer applies to."""
+
+    RESULT = "result"  # after the department's 反馈: the ticket waits in 回访 (callback_pending)
+    ON_CALL = "on_call"  # 即办件, answered and closed during the call: the ticket stays 办结 (closed)
+
+
 class AttemptResult(enum.StrEnum):
     """How one dial attempt ended, from the AMI events (OriginateResponse Reason, Hangup)."""
 
@@ -51,6 +58,7 @@ class CallbackJob(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     round: Mapped[int] = mapped_column(Integer)  # 1, then 2 after a reopen and a new result, ...
+    kind: Mapped[str] = mapped_column(String(16), default=JobKind.RESULT)
     number: Mapped[str] = mapped_column(String(32))  # the citizen's number when scheduled
     state: Mapped[str] = mapped_column(String(16), default=JobState.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -3,6 +3,10 @@
 Two processes write here: the survey (AGI, while the citizen is on the line) records the answer
 and completes the job; the dialer closes the attempt when the call has ended. Both lock the job row
 first, and every step checks what is already done, so either order, or both, give one outcome.
+
+A job after 反馈 finds its ticket in 回访 and closes, reopens or marks it 无法联系. A 即办件's job
+(kind on_call) finds it 办结 and keeps it so: 满意 / 基本满意 and 无法联系 are recorded on the closed
+ticket; 不满意 reopens it to the department the router (or the operator) chose, under supervision.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callbacks.models import AttemptResult, CallbackAttempt, CallbackJob, JobOutcome, JobState
+from accounts.models import Unit
+from callbacks.models import AttemptResult, CallbackAttempt, CallbackJob, JobKind, JobOutcome, JobState
 from callbacks.rules import CallbackRules, WorkflowDeps
 from hotline.errors import NotFound
+from routing.catalog import Catalog
 from tickets.lifecycle import Action, Role, Satisfaction
 from tickets.models import Ticket
 from tickets.service import add_event
@@ -53,6 +59,7 @@ class SurveyTarget:
     department_name: str
     reported_on: datetime
     number: str
+    on_call: bool = False  # a 即办件: answered during the call, no department worked on it
 
 
 def start_survey(session: Session, *, channel_id: str, now: datetime) -> SurveyTarget | None:
@@ -67,7 +74,7 @@ def start_survey(session: Session, *, channel_id: str, now: datetime) -> SurveyT
     attempt.answered_at = now
     ticket = session.get_one(Ticket, job.ticket_id)
     return SurveyTarget(job.id, ticket.id, ticket.number, (ticket.summary or ticket.transcript)[:40],
-                        ticket.department_name, ticket.created_at, job.number)
+                        ticket.department_name, ticket.created_at, job.number, on_call=job.kind == JobKind.ON_CALL)
 
 
 def note_answer(session: Session, *, channel_id: str, satisfaction: Satisfaction, answered_by: str,
@@ -115,26 +122,53 @@ def _apply_answer(session: Session, job: CallbackJob, attempt: CallbackAttempt, 
     satisfaction = Satisfaction(attempt.satisfaction)
     reason = attempt.reason_text.strip()
     outcome = JobOutcome(str(satisfaction))
-    data = {"job_id": job.id, "round": job.round, "attempt": attempt.number, "satisfaction": str(satisfaction),
-            "answered_by": attempt.answered_by, "reason": reason, "call_id": attempt.call_id}
-    if ticket.status != TicketStatus.CALLBACK_PENDING:
-        # Someone acted on the ticket meanwhile (a supervisor closed it): keep the answer, change nothing.
+    on_call = job.kind == JobKind.ON_CALL
+    data = {"job_id": job.id, "round": job.round, "kind": str(job.kind), "attempt": attempt.number,
+            "satisfaction": str(satisfaction), "answered_by": attempt.answered_by, "reason": reason,
+            "call_id": attempt.call_id}
+    if ticket.status != (TicketStatus.CLOSED if on_call else TicketStatus.CALLBACK_PENDING):
+        # Someone acted on the ticket meanwhile (a supervisor closed or reopened it): keep the answer,
+        # change nothing.
         outcome = JobOutcome.NOT_APPLIED
         log.warning("callback job %d: ticket %s is %s, answer kept but not applied", job.id, ticket.number,
                     ticket.status)
     elif satisfaction == Satisfaction.DISSATISFIED:
-        params = {"department_id": ticket.department_id} if ticket.department_id else {}
+        department = ticket.department_id if not on_call else department_for_reopen(session, ticket, deps.catalog)
+        params = {"department_id": department} if department else {}
         apply_action(session, ticket_id=ticket.id, action=Action.REOPEN, role=Role.SYSTEM, actor=ACTOR, now=now,
                      policy=deps.policy, catalog=deps.catalog, reason=f"回访不满意：{reason or NO_REASON}",
                      params=params)
         ticket.satisfaction = str(satisfaction)  # REOPEN clears it; the survey's verdict stays visible
+    elif on_call:
+        ticket.satisfaction = str(satisfaction)  # 办结 already: the verdict is recorded, the state stays
     else:
         apply_action(session, ticket_id=ticket.id, action=Action.CLOSE, role=Role.SYSTEM, actor=ACTOR, now=now,
                      policy=deps.policy, catalog=deps.catalog, params={"satisfaction": str(satisfaction)})
-    add_event(session, ticket=ticket, actor=ACTOR, kind="callback_answered", reason=reason,
+    add_event(session, ticket=ticket, actor=ACTOR, kind="callback_answered", reason=reason, at=now,
               data={**data, "applied": outcome != JobOutcome.NOT_APPLIED})
     job.state, job.outcome, job.reason, job.finished_at = JobState.DONE, outcome, reason, now
     job.claimed_by, job.lease_until = "", None
+
+
+def department_for_reopen(session: Session, ticket: Ticket, catalog: Catalog) -> str:
+    """Where a 即办件 goes when the citizen is not satisfied: the department on the ticket (the router's
+    first choice, or the operator's), else the router's next suggestions, else the first department
+    serving its category, else the catalog's fallback. Only targets the workflow can dispatch to."""
+    suggested = [c.get("id") for c in ticket.department_candidates or [] if isinstance(c, dict)]
+    serving = [d.id for d in catalog.for_category(ticket.category)] if ticket.category in catalog.categories else []
+    for code in (ticket.department_id, *suggested, *serving):
+        if isinstance(code, str) and code and _dispatchable(session, catalog, code):
+            return code
+    return catalog.fallback
+
+
+def _dispatchable(session: Session, catalog: Catalog, code: str) -> bool:
+    try:
+        catalog.get(code)
+        return True
+    except KeyError:
+        unit = session.get(Unit, code)
+        return unit is not None and unit.kind in ("department", "district")
 
 
 def finish_attempt(session: Session, *, channel_id: str, result: AttemptResult, now: datetime,
@@ -167,9 +201,10 @@ def finish_attempt(session: Session, *, channel_id: str, result: AttemptResult, 
     job.state, job.outcome, job.finished_at = JobState.DONE, JobOutcome.UNREACHABLE, now
     results = [a.result for a in session.scalars(select(CallbackAttempt).where(CallbackAttempt.job_id == job.id)
                                                  .order_by(CallbackAttempt.number))]
-    if ticket.status == TicketStatus.CALLBACK_PENDING:
+    # A 即办件 stays 办结: the event (with the job's kind) is what reports count as 无法联系.
+    if job.kind == JobKind.RESULT and ticket.status == TicketStatus.CALLBACK_PENDING:
         apply_action(session, ticket_id=ticket.id, action=Action.MARK_UNREACHABLE, role=Role.SYSTEM, actor=ACTOR,
                      now=now, policy=deps.policy, catalog=deps.catalog)
-    add_event(session, ticket=ticket, actor=ACTOR, kind="callback_attempts_exhausted",
-              data={"job_id": job.id, "round": job.round, "attempts": results})
+    add_event(session, ticket=ticket, actor=ACTOR, kind="callback_attempts_exhausted", at=now,
+              data={"job_id": job.id, "round": job.round, "kind": str(job.kind), "attempts": results})
     return JobState.DONE

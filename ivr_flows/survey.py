@@ -1,6 +1,7 @@
 """Satisfaction callback (回访): who is calling and about which request, 满意 / 基本满意 / 不满意 by voice
 (grammar-restricted) or DTMF 1/2/3, the reason when dissatisfied, thanks, goodbye.
 
+A 即办件 (closed during the call) is read back as answered on the call.
 "人工" or 0 reaches a person here too. The answer is stored the moment it is heard and applied to
 the ticket at once (callbacks.outcomes); the dialer only closes the attempt when the call ends.
 """
@@ -101,7 +102,10 @@ class SurveyFlow:
     def _converse(self) -> None:
         t = self.target
         about = f"您反映的{t.summary.rstrip('。')}"
-        about += f"，已由{t.department_name}办理。" if t.department_name else "，已办理。"
+        if t.on_call:  # 即办件: answered by the operator during the call, no department worked on it
+            about += "，已在来电时答复。"
+        else:
+            about += f"，已由{t.department_name}办理。" if t.department_name else "，已办理。"
         self._check(digit=self.d.say_then_text("survey_greeting", about))
         found = self._ask()
         if found is None:

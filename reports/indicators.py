@@ -21,7 +21,8 @@ measured as far as it has gone).
   last answer per ticket in P; any event whose data carries `satisfaction`).
 - 回访率 callback_rate = of the tickets closed in P (events closed, closed_on_call,
   callback_unreachable), those with a satisfaction answer at or after that closing. 无法联系
-  (callback_unreachable in P) is counted apart as `unreachable`.
+  (callback_unreachable in P, or for a 即办件, which stays closed, callback_attempts_exhausted of an
+  on_call job in P) is counted apart as `unreachable`.
 - 平均签收时长 avg_sign_minutes = mean of (签收 − the dispatch before it) over sign-fors in P.
 - 平均办理时长 avg_resolve_hours = mean of (反馈 − the dispatch before it) over results reported in P.
 - 退单率 return_rate = returns (退单 events) in P / dispatches in P (every move into 派单: dispatch,
@@ -45,6 +46,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select, union
 from sqlalchemy.orm import Session
 
+from callbacks.models import JobKind
 from reports.cdr import CallOutcomeCount, count_calls
 from tickets.lifecycle import Satisfaction
 from tickets.models import Ticket, TicketEvent
@@ -244,9 +246,10 @@ def _walk(ticket: Ticket, events: Iterable[TicketEvent], start: datetime, end: d
                 a.supervised.add(ticket.id)
         if ev.kind in CLOSING_KINDS:
             closes.append((ev.at, holder))
-            if ev.kind == "callback_unreachable":
-                for a in targets:
-                    a.unreachable += 1
+        if ev.kind == "callback_unreachable" or (ev.kind == "callback_attempts_exhausted"
+                                                 and data.get("kind") == JobKind.ON_CALL):
+            for a in targets:
+                a.unreachable += 1
         if data.get("satisfaction") in ANSWERS:
             answer_in_period, answer_holder = str(data["satisfaction"]), holder
     if answer_in_period is not None:

@@ -1,4 +1,5 @@
-"""Tickets brought to 反馈 (result reported), and the rules the callback service runs on."""
+"""Tickets brought to 反馈 (result reported) or closed on the call (即办件), and the rules the callback
+service runs on."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from hotline.db import transaction
 from prompts.render import PromptStore
 from tickets import service
 from tickets.models import Ticket
-from tickets.schemas import TicketDraft
+from tickets.schemas import DepartmentCandidate, TicketDraft
 from tickets.workflow import apply_action
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -52,6 +53,32 @@ def report_ticket(factory: sessionmaker[Session], deps: WorkflowDeps, *, caller:
             apply_action(s, ticket_id=tid, action=action, role=role, actor=role, now=at, policy=deps.policy,
                          catalog=deps.catalog, params=params)
     return tid
+
+
+def close_on_call_ticket(factory: sessionmaker[Session], deps: WorkflowDeps, *, caller: str = CITIZEN,
+                         at: datetime = MONDAY_10, summary: str = "公积金提取需要什么材料",
+                         departments: list[DepartmentCandidate] | None = None, category: str = "劳动和社会保障",
+                         **fields: object) -> int:
+    """A 即办件: the operator answered during the call and closed the ticket (受理 → 办结). `fields` are set
+    on the ticket before it is closed (anonymous, no_callback, department_id ...)."""
+    cands = [DepartmentCandidate(id="housing_fund", name="市住房公积金管理中心", confidence=0.8)] \
+        if departments is None else departments
+    draft = TicketDraft(caller_number=caller, transcript="我想问一下公积金提取需要什么材料", summary=summary,
+                        type="咨询", category=category, departments=cands)
+    with transaction(factory) as s:
+        t = service.open_ticket(s, draft=draft, actor="ivr")
+        for name, value in fields.items():
+            setattr(t, name, value)
+        tid = t.id
+    with transaction(factory) as s:
+        apply_action(s, ticket_id=tid, action="close_on_call", role="operator", actor="op1", now=at,
+                     policy=deps.policy, catalog=deps.catalog, reason="即办件：当场答复")
+    return tid
+
+
+@pytest.fixture
+def on_call_ticket(session_factory: sessionmaker[Session], deps: WorkflowDeps) -> Callable[..., int]:
+    return lambda **kw: close_on_call_ticket(session_factory, deps, **kw)
 
 
 @pytest.fixture

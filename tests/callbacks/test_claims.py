@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
@@ -16,28 +15,10 @@ from callbacks.models import CallbackJob
 from callbacks.rules import CallbackRules, WorkflowDeps
 from hotline.db import transaction
 from tests.callbacks.conftest import MONDAY_10
+from tests.callbacks.race import race
 
 TICKETS = 24
 WORKERS = 4
-
-
-def _race(workers: int, body: Callable[[int], None]) -> None:
-    barrier = threading.Barrier(workers)
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            body(i)
-        except BaseException as exc:  # reported below: a thread's failure must fail the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors, errors
 
 
 def test_concurrent_schedulers_make_one_job_per_ticket(
@@ -50,7 +31,7 @@ def test_concurrent_schedulers_make_one_job_per_ticket(
             with transaction(session_factory) as s:
                 service.schedule_due(s, now=MONDAY_10, rules=rules, deps=deps, limit=5)
 
-    _race(WORKERS, schedule)
+    race(WORKERS, schedule)
     with session_factory() as s:
         per_ticket = Counter(s.scalars(select(CallbackJob.ticket_id)))
     assert sorted(per_ticket) == ids and set(per_ticket.values()) == {1}
@@ -74,7 +55,7 @@ def test_two_dialers_never_claim_the_same_job(
                 return
             claimed[i].extend(c.job_id for c in got)
 
-    _race(WORKERS, dial)
+    race(WORKERS, dial)
     everything = [job for jobs in claimed.values() for job in jobs]
     assert len(everything) == len(set(everything)) == TICKETS  # none twice, none dropped
     with session_factory() as s:

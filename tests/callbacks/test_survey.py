@@ -40,11 +40,13 @@ def test_satisfaction_of(text: str, digit: str, expected: Satisfaction | None) -
 
 @pytest.fixture
 def call(session_factory: sessionmaker[Session], settings: Settings, rules: CallbackRules, deps: WorkflowDeps,
-         reported_ticket: Callable[..., int]) -> Callable[..., tuple[int, FakeChannel]]:
-    """Claim a callback for a fresh ticket and run the survey on a fake channel with the citizen's steps."""
+         reported_ticket: Callable[..., int], on_call_ticket: Callable[..., int]
+         ) -> Callable[..., tuple[int, FakeChannel]]:
+    """Claim a callback for a fresh ticket (after 反馈, or a 即办件 with on_call=True) and run the survey
+    on a fake channel with the citizen's steps."""
 
-    def run(steps: list[Step], script: list[str], **chan: object) -> tuple[int, FakeChannel]:
-        tid = reported_ticket()
+    def run(steps: list[Step], script: list[str], *, on_call: bool = False, **chan: object) -> tuple[int, FakeChannel]:
+        tid = on_call_ticket() if on_call else reported_ticket()
         with transaction(session_factory) as s:
             service.schedule_due(s, now=MONDAY_10, rules=rules, deps=deps)
         with transaction(session_factory) as s:
@@ -77,6 +79,17 @@ def test_satisfied_by_voice(call: Callable[..., tuple[int, FakeChannel]], speech
     with session_factory() as s:
         c = s.scalars(select(Call)).one()
     assert (c.ticket_id, c.dialed_number, c.outcome) == (tid, "callback", "done")
+
+
+def test_on_call_ticket_is_read_back_as_answered_on_the_call(
+        call: Callable[..., tuple[int, FakeChannel]], speech: Callable[[str], bytes],
+        session_factory: sessionmaker[Session]) -> None:
+    tid, chan = call([Step(speech("基本满意"))], ["基本满意"], on_call=True)
+    assert chan.played[1] == "text:您反映的公积金提取需要什么材料，已在来电时答复。"
+    t, job, a = _state(session_factory, tid)
+    assert (t.status, t.satisfaction, job.kind, job.outcome) == ("closed", "basically_satisfied", "on_call",
+                                                                 "basically_satisfied")
+    assert a.answered_by == "voice" and chan.played[-1] == "prompt:survey_thanks"
 
 
 def test_key_3_then_reason_reopens(call: Callable[..., tuple[int, FakeChannel]], speech: Callable[[str], bytes],

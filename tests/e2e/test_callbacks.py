@@ -25,7 +25,7 @@ from hotline.db import Database, open_database
 from hotline.roots import build_dialer
 from hotline.settings import Settings
 from hotline.stack import Stack, settings_env
-from tests.callbacks.conftest import report_ticket
+from tests.callbacks.conftest import close_on_call_ticket, report_ticket
 from tests.conftest import REPO
 from tests.e2e.callback_sim import AmiProxy, Callees, all_day
 from tests.e2e.conftest import _run_stack
@@ -33,12 +33,13 @@ from tickets.models import Ticket, TicketEvent
 
 pytestmark = pytest.mark.asterisk
 
-SATISFIED, UNHAPPY, DTMF, SILENT, BUSY, NOANSWER = (f"1370000000{i}" for i in range(1, 7))
+SATISFIED, UNHAPPY, DTMF, SILENT, BUSY, NOANSWER, ON_CALL = (f"1370000000{i}" for i in range(1, 8))
 KILL = [f"137000001{i:02d}" for i in range(4)]
 DROP = [f"137000002{i:02d}" for i in range(4)]
 SCRIPTS: dict[str, list[str]] = {
     SATISFIED: ["满意"],
     UNHAPPY: ["不满意", "路灯还是不亮晚上很黑"],
+    ON_CALL: ["不满意", "材料清单和窗口说的不一样"],
     **{n: ["基本满意"] for n in KILL + DROP},
 }
 
@@ -148,6 +149,27 @@ def test_dissatisfied_with_a_reason_reopens_and_flags(cb_stack: Stack, db: Datab
     (a,) = _attempts(db.session_factory, job.id)
     rec = Path(a.detail["reason_recording"])
     assert rec.exists() and rec.stat().st_size > 8000  # the citizen's reason, kept as audio
+
+
+def test_on_call_ticket_is_called_back_and_dissatisfied_reopens_it(
+        cb_stack: Stack, db: Database, deps: WorkflowDeps, callees: Callees, voice: Callable[[str], Path]) -> None:
+    """A 即办件 (closed by the operator during the call) is called back too; 不满意 reopens it to the
+    department the router chose, under supervision."""
+    callees.set(ON_CALL, voice("不满意。"), voice("材料清单和窗口说的不一样。"))
+    tid = close_on_call_ticket(db.session_factory, deps, caller=ON_CALL)
+    with Running(cb_stack):
+        job = _wait_job(db.session_factory, tid)
+    assert (job.kind, job.outcome, job.reason) == ("on_call", "dissatisfied", "材料清单和窗口说的不一样")
+    (a,) = _attempts(db.session_factory, job.id)
+    assert (a.result, a.reason_code, a.answered_by) == ("answered", 4, "voice")
+    t, events = _ticket(db.session_factory, tid)
+    assert (t.status, t.department_id, t.satisfaction) == ("dispatched", "housing_fund", "dissatisfied")
+    assert t.supervision_level >= 1
+    kinds = [e.kind for e in events]
+    assert kinds[kinds.index("closed_on_call"):] == ["closed_on_call", "callback_scheduled", "reopened",
+                                                      "callback_answered"]
+    assert events[-2].reason == "回访不满意：材料清单和窗口说的不一样"
+    assert callees.rung[ON_CALL] == 1
 
 
 def test_silence_then_key_1_is_taken_by_dtmf(cb_stack: Stack, db: Database, deps: WorkflowDeps,
