@@ -50,9 +50,10 @@ class LeaderLock:
         if self.held:
             return True
         if self.engine.dialect.name == "postgresql":
-            conn = self.engine.connect()
+            # Autocommit: the connection lives as long as the leadership, and one left "idle in transaction"
+            # (each liveness check would open one) would hold back VACUUM on every table for that long.
+            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": lock_key(self.name)}).scalar())
-            conn.commit()
             if got:
                 self._conn = conn
             else:
@@ -75,7 +76,6 @@ class LeaderLock:
         if self._conn is not None:
             try:
                 self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock_key(self.name)})
-                self._conn.commit()
             finally:
                 self._conn.close()
                 self._conn = None

@@ -6,6 +6,8 @@ import multiprocessing
 import time
 from pathlib import Path
 
+from sqlalchemy import text
+
 from hotline.db import Database
 from hotline.leader import LeaderLock, lock_key
 from hotline.settings import Settings
@@ -106,3 +108,19 @@ def test_run_as_leader_stops_when_the_lock_is_lost(settings: Settings, database:
         conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"))
     t.join(10)
     assert result == [True]
+
+
+def test_a_leader_never_sits_idle_in_transaction(settings: Settings, database: Database, tmp_path: Path) -> None:
+    """Its connection lives as long as the leadership: an open transaction there would hold back VACUUM."""
+    lock = LeaderLock(database.engine, "dialer", tmp_path)
+    assert lock.try_acquire()
+    try:
+        for _ in range(3):
+            assert lock.held  # each liveness check runs a statement on the leader's connection
+        if database.engine.dialect.name == "postgresql":
+            with database.engine.connect() as c:
+                states = c.execute(text("SELECT state FROM pg_stat_activity WHERE datname = current_database() "
+                                        "AND pid <> pg_backend_pid() AND query LIKE 'SELECT 1%'")).scalars().all()
+            assert states == ["idle"]
+    finally:
+        lock.release()
