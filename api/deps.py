@@ -12,6 +12,7 @@ from accounts import service as accounts
 from accounts.errors import AccessDenied, AuthRequired
 from accounts.principal import ANONYMOUS, Principal
 from deadlines.policy import Policy
+from hotline.db import read_only
 from hotline.settings import Settings
 from routing.catalog import Catalog
 from tickets.lifecycle import Role
@@ -25,6 +26,12 @@ def get_settings(request: Request) -> Settings:
 def get_session(request: Request) -> Iterator[Session]:
     factory: sessionmaker[Session] = request.app.state.session_factory
     with factory() as session, session.begin():
+        yield session
+
+
+def get_read_session(request: Request) -> Iterator[Session]:
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    with read_only(factory) as session:
         yield session
 
 
@@ -42,6 +49,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 # scope="function": commit before the response is sent. The default ("request") commits after it, so
 # a client could read its own write before it lands, or be told "done" about a commit that failed.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+# Reads only (health): on SQLite it does not queue behind the writers; a write in it fails.
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 PolicyDep = Annotated[Policy, Depends(get_policy)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from asr.model import model_files_present
 from callbacks.models import CallbackJob, JobState
+from hotline.db import read_only
 from hotline.migrate import alembic_config
 from hotline.settings import Settings
 from hotline.turn_spool import TurnLatencyReader
@@ -54,7 +55,7 @@ class HotlineCollector(Collector):
         now = datetime.now(UTC)
         up = GaugeMetricFamily("hotline_database_up", "1 if the database answered this scrape")
         try:
-            with self._factory() as session, session.begin():
+            with read_only(self._factory) as session:
                 families = list(_database_families(session, now))
             up.add_metric([], 1)
         except Exception as exc:  # a scrape must still answer (with database_up 0) when the DB is down
@@ -123,7 +124,7 @@ class Readiness:
         checks: dict[str, Any] = {}
         ready = True
         try:
-            with self.factory() as session, session.begin():
+            with read_only(self.factory) as session:
                 session.execute(text("SELECT 1"))
                 current = frozenset(MigrationContext.configure(session.connection()).get_current_heads())
             checks["database"] = "ok"

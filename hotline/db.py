@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 # A transaction held longer than this is logged with its first statement. On SQLite every transaction
 # is BEGIN IMMEDIATE, so a long one stalls every call's next write: this is how to find which.
 SLOW_TRANSACTION_S = 1.0
+READ_ONLY = "hotline_read_only"  # execution option: see read_only()
 _SELECT_LIST = re.compile(r"^SELECT .*? FROM")
 
 
@@ -68,7 +69,7 @@ def _watch_slow_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _statement(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not conn.info.get("tx_first_sql") and not statement.startswith("BEGIN"):
+        if not conn.info.get("tx_first_sql") and not statement.startswith(("BEGIN", "PRAGMA")):
             # The column list says nothing about who holds the lock; the tables do.
             conn.info["tx_first_sql"] = _SELECT_LIST.sub("SELECT … FROM", " ".join(statement.split()), count=1)[:160]
 
@@ -96,7 +97,18 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only transaction (health, readiness, metrics) must not queue behind the writers: in WAL
+        # mode a plain BEGIN reads a snapshot without the write lock.
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+            conn.exec_driver_sql("PRAGMA query_only=1")  # reset when the connection goes back to the pool
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_conn: Any, _record: Any) -> None:
+        if dbapi_conn is not None:
+            dbapi_conn.execute("PRAGMA query_only=0")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -107,6 +119,17 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose work is committed on success and rolled back on any error."""
     with factory() as session, session.begin():
+        yield session
+
+
+@contextmanager
+def read_only(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for reads only: on SQLite it takes no write lock, so it never waits for writers. A write
+    in it fails, on both databases."""
+    with factory() as session, session.begin():
+        conn = session.connection(execution_options={READ_ONLY: True})
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
         yield session
 
 

@@ -222,6 +222,28 @@ def test_ready_when_database_at_head(client: TestClient) -> None:
     assert "asr" in body["checks"] and "agi" not in body["checks"]
 
 
+def test_health_ready_and_metrics_answer_while_a_writer_holds_the_database(
+        client: TestClient, settings: Settings, session_factory: sessionmaker[Session],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Probes read a snapshot: a long write (a sweep, a busy SQLite) must not make an instance look dead."""
+    _ticket(session_factory, TicketStatus.DISPATCHED)
+    with session_factory() as writer, writer.begin():  # SQLite: BEGIN IMMEDIATE, the write lock is held
+        writer.execute(text("UPDATE tickets SET summary = 'x'"))
+        assert client.get("/health").json() == {"status": "ok", "database": "ok"}
+        ready = client.get("/ready")
+        assert ready.status_code == 200 and ready.json()["checks"]["database"] == "ok", ready.text
+        assert scrape(client)[("hotline_database_up", ())] == 1
+
+
+def test_probe_sessions_refuse_writes(session_factory: sessionmaker[Session]) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from hotline.db import read_only
+
+    with pytest.raises(DBAPIError), read_only(session_factory) as s:
+        s.execute(text("UPDATE tickets SET summary = 'x'"))
+
+
 def test_not_ready_when_agi_is_not_listening_then_ready_when_it_is(settings: Settings,
                                                                    session_factory: sessionmaker[Session]) -> None:
     with socket.socket() as listener:
