@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,11 @@ from sqlalchemy.orm import Session
 from tickets.models import TicketCounter
 
 CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def provisional_number() -> str:
+    """A unique placeholder a ticket row carries until its number is taken, within the same transaction."""
+    return f"~{uuid.uuid4().hex[:19]}"
 
 
 def next_number(session: Session, *, now: datetime) -> str:
