@@ -9,11 +9,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import DateTime, Dialect, Engine, create_engine, event
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool, Pool
 from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger(__name__)
@@ -47,16 +48,63 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def make_engine(url: str, *, pooled: bool = True, **kwargs: Any) -> Engine:
+class Slots(Protocol):
+    """A semaphore shared by forked processes (multiprocessing's BoundedSemaphore)."""
+
+    def acquire(self, block: bool = True, timeout: float | None = None) -> bool: ...
+
+    def release(self) -> None: ...
+
+
+class SlotPool(NullPool):
+    """A connection per transaction, and at most N open at once across every process that inherited
+    `slots`: the call processes of one AGI server. Past N a call waits for a free slot, up to `wait_s`,
+    instead of PostgreSQL refusing it ("too many clients") when calls pile up at a peak."""
+
+    def __init__(self, creator: Any, *, slots: Slots, wait_s: float, **kw: Any) -> None:
+        super().__init__(creator, **kw)
+        self._slots, self._wait_s = slots, wait_s
+
+    @classmethod
+    def replacing(cls, pool: Pool, *, slots: Slots, wait_s: float) -> SlotPool:
+        return cls(pool._creator, slots=slots, wait_s=wait_s, recycle=pool._recycle, echo=pool.echo,
+                   logging_name=pool._orig_logging_name, reset_on_return=pool._reset_on_return,
+                   pre_ping=pool._pre_ping, _dispatch=pool.dispatch, dialect=pool._dialect)
+
+    def _do_get(self) -> ConnectionPoolEntry:
+        if not self._slots.acquire(timeout=self._wait_s):
+            raise PoolTimeout(f"no database connection slot free within {self._wait_s:g} s")
+        try:
+            return super()._do_get()
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def _do_return_conn(self, record: ConnectionPoolEntry) -> None:
+        try:
+            super()._do_return_conn(record)
+        finally:
+            self._slots.release()
+
+    def recreate(self) -> SlotPool:
+        return SlotPool.replacing(self, slots=self._slots, wait_s=self._wait_s)
+
+
+def make_engine(url: str, *, pooled: bool = True, slots: Slots | None = None, slot_wait_s: float = 5.0,
+                **kwargs: Any) -> Engine:
     """`pooled=False`: a connection per transaction, closed after it. For processes that live long but
-    touch the database rarely (one per call): a pool would keep a PostgreSQL backend per call in progress."""
-    if not pooled:
+    touch the database rarely (one per call): a pool would keep a PostgreSQL backend per call in progress.
+    `slots` (implies unpooled) bounds the connections of all processes sharing it; see SlotPool."""
+    if not pooled or slots is not None:
         kwargs["poolclass"] = NullPool
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
-        _configure_sqlite(engine)
     else:
-        engine = create_engine(url, pool_pre_ping=pooled, **kwargs)
+        engine = create_engine(url, pool_pre_ping=pooled and slots is None, **kwargs)
+    if slots is not None:  # before any listener is added: they attach to the pool in place
+        engine.pool = SlotPool.replacing(engine.pool, slots=slots, wait_s=slot_wait_s)
+    if url.startswith("sqlite"):
+        _configure_sqlite(engine)
     _watch_slow_transactions(engine)
     return engine
 

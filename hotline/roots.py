@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 from typing import TYPE_CHECKING
 
 from hotline.db import Database, make_engine, open_database
@@ -69,12 +70,16 @@ def build_agi_server(settings: Settings, *, mode: Mode = "fork") -> FastAgiServe
         run_overflow(agi, services, channel_name=request.channel, uniqueid=request.uniqueid,
                      caller=request.env.get("agi_callerid", ""), dialed="")
 
+    # Shared by every call process this server forks: at most agi_db_connections open at once.
+    slots = multiprocessing.get_context("fork").BoundedSemaphore(settings.agi_db_connections)
+
     def after_fork() -> None:
         # Connections inherited from the parent must not be shared with it. The call gets its own engine
         # without a pool: a call writes a few short transactions over minutes, and a pooled connection
         # would hold a PostgreSQL backend per call in progress ("too many clients" at a peak).
         db.engine.dispose(close=False)
-        db.session_factory.configure(bind=make_engine(settings.db_url, pooled=False))
+        call_engine = make_engine(settings.db_url, slots=slots, slot_wait_s=settings.agi_db_wait_s)
+        db.session_factory.configure(bind=call_engine)
 
     routes = {"/intake": intake, "/survey": survey, "/overflow": overflow}
     return FastAgiServer(settings.agi_host, settings.agi_port, routes,

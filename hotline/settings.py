@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     # Faults (issue 7): while the database is unreachable, intake keeps each call in a local journal
     # (spool/journal); the AGI server replays it at start and every journal_replay_interval_s seconds.
     journal_replay_interval_s: float = 10
+    # Database connections of one AGI server's calls, all processes together (each call opens one per
+    # transaction). Size it so that every host's share plus the API and workers fit PostgreSQL's
+    # max_connections. A call that finds none free within agi_db_wait_s keeps its record in the journal.
+    agi_db_connections: int = 24
+    agi_db_wait_s: float = 5.0
 
     # Reports and early warning (issue 6): PDF through headless Chromium; a surge is at least
     # alert_min_count tickets of one topic in one district within alert_window_minutes and

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from agi.masking import mask_number
@@ -26,8 +27,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# What a database that is down, locked, read-only or out of reach raises.
-DB_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+# What a database that is down, locked, read-only or out of reach raises; or every connection slot of
+# this AGI server busy for too long (hotline.db.SlotPool).
+DB_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeout)
 
 
 def db_error_text(exc: BaseException) -> str:

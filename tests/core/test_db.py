@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import time
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import NullPool
 
 from hotline import db as dbmod
-from hotline.db import make_engine, open_database, transaction
+from hotline.db import make_engine, make_session_factory, open_database, transaction
 from hotline.settings import Settings
 from tickets.models import Ticket
 
@@ -69,3 +72,56 @@ def test_an_unpooled_engine_closes_its_connection_after_each_transaction(databas
     finally:
         unpooled.engine.dispose()
         pooled.engine.dispose()
+
+
+def _hold_a_connection(url: str, slots: Any, held: Any, release: Any) -> None:
+    engine = make_engine(url, slots=slots, slot_wait_s=5)
+    with engine.connect():  # no statement: on SQLite a transaction would also hold the write lock
+        held.set()
+        release.wait(30)
+    engine.dispose()
+
+
+def test_slot_pool_bounds_connections_across_forked_processes(database: object, settings: Settings) -> None:
+    """The AGI server's call processes share one semaphore: past N open connections a call waits (and,
+    past its wait, fails as 'database unavailable', which sends its record to the journal)."""
+    ctx = multiprocessing.get_context("fork")
+    slots = ctx.BoundedSemaphore(2)
+    held, release = ctx.Event(), ctx.Event()
+    child = ctx.Process(target=_hold_a_connection, args=(settings.db_url, slots, held, release))
+    child.start()
+    try:
+        assert held.wait(30)
+        engine = make_engine(settings.db_url, slots=slots, slot_wait_s=0.3)
+        with engine.connect():  # the second slot
+            with pytest.raises(PoolTimeout):  # both slots in use: one in the child, one here
+                engine.connect()
+        with engine.connect() as c:  # ours went back when it closed
+            assert c.execute(text("SELECT 1")).scalar_one() == 1
+        release.set()
+        child.join(30)
+        assert child.exitcode == 0
+        conns = [engine.connect() for _ in range(2)]  # the child's slot came back too
+        for c in conns:
+            c.close()
+        engine.dispose()
+    finally:
+        release.set()
+        child.join(30)
+
+
+def test_a_call_out_of_slots_keeps_its_record_in_the_journal(settings: Settings, database: object,
+                                                            tmp_path: Any) -> None:
+    from ivr_flows.callstore import CallStore
+
+    slots = multiprocessing.get_context("fork").BoundedSemaphore(1)
+    engine = make_engine(settings.db_url, slots=slots, slot_wait_s=0.2)
+    factory = make_session_factory(engine)
+    try:
+        with engine.connect():  # the only slot is busy
+            store = CallStore.open(factory, tmp_path / "journal")
+            store.start_call(channel="Local/s@citizen-1;2", uniqueid="1.1", caller="13800138000", dialed="12345")
+            assert store.degraded
+            assert store.journal_path is not None and "start_call" in store.journal_path.read_text()
+    finally:
+        engine.dispose()
