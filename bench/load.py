@@ -177,7 +177,8 @@ class Outcome:
 def check(settings: Settings, driver: Driver, ids: list[str], wall_s: float) -> Outcome:
     """Every call recorded and closed, a ticket for each (all three kinds say something worth one)."""
     db = open_database(settings.db_url)
-    deadline = time.monotonic() + 60
+    # Calls that fell back to their journal land when the AGI server replays it: wait for that too.
+    deadline = time.monotonic() + 300
     try:
         while True:
             with db.session_factory() as s:
@@ -185,9 +186,10 @@ def check(settings: Settings, driver: Driver, ids: list[str], wall_s: float) -> 
                 with_ticket = set(s.scalars(select(Call.uniqueid).join(Ticket, Ticket.call_id == Call.id)
                                             .where(Call.uniqueid.in_(ids))))
             open_calls = [u for u in ids if u in calls and calls[u].outcome == "in_progress"]
-            if not open_calls or time.monotonic() > deadline:
+            journaled = list(settings.journal_dir.glob("*.jsonl")) if settings.journal_dir.exists() else []
+            if (not open_calls and not journaled) or time.monotonic() > deadline:
                 break
-            time.sleep(0.5)
+            time.sleep(1)
     finally:
         db.engine.dispose()
     lost = [u for u in ids if u not in with_ticket]
