@@ -150,12 +150,14 @@ def _configure_sqlite(engine: Engine) -> None:
         if conn.get_execution_options().get(READ_ONLY):
             conn.exec_driver_sql("BEGIN")
             conn.exec_driver_sql("PRAGMA query_only=1")  # reset when the connection goes back to the pool
+            conn.connection.info["query_only"] = True
         else:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     @event.listens_for(engine, "checkin")
-    def _on_checkin(dbapi_conn: Any, _record: Any) -> None:
-        if dbapi_conn is not None:
+    def _on_checkin(dbapi_conn: Any, record: Any) -> None:
+        # Only connections a read-only transaction used: no extra statement on every write's return.
+        if dbapi_conn is not None and record.info.pop("query_only", False):
             dbapi_conn.execute("PRAGMA query_only=0")
 
 
