@@ -8,7 +8,8 @@
             compressed into --minutes, with the daily mix: intake to a ticket, callers asking for a
             person mid-call (转人工), callers hanging up mid-request; and, at the same time, satisfaction
             callbacks (回访) for --callbacks tickets that departments answered the day before, made by the
-            real dialer. Nothing may be lost: every call gets its ticket, every callback its outcome,
+            real dialer. Nothing may be lost: every call gets its ticket, every call the queue gave up on
+            its 待回拨 mark (the promise of a call back), every callback its outcome,
             nobody is rung twice.
 
 One AMI connection drives every simulated citizen (hotline.simcall's [citizen] context): per-call AMI
@@ -172,12 +173,26 @@ class Outcome:
     unfinished: int
     wall_s: float
     lost_detail: list[str] = field(default_factory=list)
+    owed: int = 0  # calls nobody answered in the queue: each must end with its ticket marked 待回拨
+    marked: int = 0
+
+
+OVERFLOW_STATUSES = {"TIMEOUT", "FULL", "JOINEMPTY", "LEAVEEMPTY", "JOINUNAVAIL", "LEAVEUNAVAIL"}
+
+
+def owed_callback(events: list[dict[str, str]]) -> bool:
+    """The dialplan sent the call to the overflow leg (extensions.conf: HotlineQueueExit, then overflow)."""
+    return any(e.get("Event") == "UserEvent" and e.get("UserEvent") == "HotlineQueueExit"
+               and e.get("QueueStatus", "") in OVERFLOW_STATUSES for e in events)
 
 
 def check(settings: Settings, driver: Driver, ids: list[str], wall_s: float) -> Outcome:
-    """Every call recorded and closed, a ticket for each (all three kinds say something worth one)."""
+    """Every call recorded and closed, a ticket for each (all three kinds say something worth one), and
+    every call the queue gave up on marked 待回拨."""
     db = open_database(settings.db_url)
-    # Calls that fell back to their journal land when the AGI server replays it: wait for that too.
+    owed = [u for u in ids if owed_callback(driver.calls[u].events)]
+    # Calls that fell back to their journal land when the AGI server replays it, and overflow legs may
+    # still be speaking: wait for those too.
     deadline = time.monotonic() + 300
     try:
         while True:
@@ -185,20 +200,26 @@ def check(settings: Settings, driver: Driver, ids: list[str], wall_s: float) -> 
                 calls = {c.uniqueid: c for c in s.scalars(select(Call).where(Call.uniqueid.in_(ids)))}
                 with_ticket = set(s.scalars(select(Call.uniqueid).join(Ticket, Ticket.call_id == Call.id)
                                             .where(Call.uniqueid.in_(ids))))
+                marked = set(s.scalars(select(Call.uniqueid).join(Ticket, Ticket.call_id == Call.id)
+                                       .where(Call.uniqueid.in_(owed), Ticket.missed_callback.is_(True))))
             open_calls = [u for u in ids if u in calls and calls[u].outcome == "in_progress"]
             journaled = list(settings.journal_dir.glob("*.jsonl")) if settings.journal_dir.exists() else []
-            if (not open_calls and not journaled) or time.monotonic() > deadline:
+            settled = not open_calls and not journaled and len(marked) == len(owed)
+            if settled or time.monotonic() > deadline:
                 break
             time.sleep(1)
     finally:
         db.engine.dispose()
-    lost = [u for u in ids if u not in with_ticket]
+    unmarked = [u for u in owed if u not in marked]
+    lost = [u for u in ids if u not in with_ticket] + unmarked
     turns: list[float] = []
     for u in ids:
         turns += turn_overheads(driver.calls[u].events, u)
     detail = [f"{driver.calls[u].kind}:{calls[u].outcome if u in calls else 'no_call'}"
-              f"{':originate_failed' if driver.calls[u].originate_failed else ''}" for u in lost]
-    return Outcome(len(ids), len(with_ticket), len(lost), turns, len(open_calls), wall_s, detail)
+              f"{':originate_failed' if driver.calls[u].originate_failed else ''}"
+              f"{':not_marked_待回拨' if u in unmarked else ''}" for u in lost]
+    return Outcome(len(ids), len(with_ticket), len(lost), turns, len(open_calls), wall_s, detail,
+                   owed=len(owed), marked=len(marked))
 
 
 def burst(stack: Stack, driver: Driver, voice: PromptStore, n: int, offset: int) -> Outcome:
@@ -420,10 +441,12 @@ def run(args: argparse.Namespace) -> int:
                 cpu.per_call(1)  # seeding the callbacks is not the day's work
                 o = peak_day(stack, driver, voice, args.day_calls, args.minutes, args.seed)
                 print("peak day:", json.dumps({"calls": o.calls, "tickets": o.tickets, "lost": o.lost,
+                                               "owed_待回拨": o.owed, "marked_待回拨": o.marked,
                                                "unfinished": o.unfinished, "wall_s": round(o.wall_s),
-                                               "lost_detail": o.lost_detail[:20]}), flush=True)
+                                               "lost_detail": o.lost_detail[:20]}, ensure_ascii=False), flush=True)
                 figures.append(cpu_figure(cpu.per_call(o.calls)))
                 figures += [f"day_calls={o.calls}", f"day_minutes={args.minutes:g}", f"tickets={o.tickets}",
+                            f"owed_callbacks={o.owed}", f"marked_callbacks={o.marked}",
                             f"turn_p50_ms={pct(o.turns, 0.5):.0f}", f"turn_p95_ms={pct(o.turns, 0.95):.0f}",
                             f"wall_s={o.wall_s:.0f}"]
                 lost = o.lost

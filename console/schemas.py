@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tickets.schemas import TicketRead
+from tickets.schemas import DepartmentCandidate, TicketRead
 
 
 class RecordingLink(BaseModel):
@@ -97,3 +97,16 @@ class CallbackItem(BaseModel):
     created_at: datetime
     callback_due_by: datetime | None
     incomplete: bool
+
+
+class OverflowRequest(BaseModel):
+    """What the caller told the overflow leg, as the router classified it (journaled as it is)."""
+
+    text: str = ""
+    speech_s: float = 0.0
+    summary: str = ""
+    type: str = ""
+    category: str = ""
+    departments: list[DepartmentCandidate] = Field(default_factory=list)
+    place: str = ""
+    router_source: str = ""

@@ -201,17 +201,7 @@ def confirm(session: Session, *, ticket_id: int | None, form: ConfirmForm, role:
                          department_id=ticket.department_id, changed=changed, correction_id=correction.id)
 
 
-# --- 待回拨: calls nobody answered in time ---------------------------------------------------------
-
-
-def mark_missed_callback(session: Session, *, ticket_id: int, due_by: datetime, reason: str,
-                         actor: str = "ivr") -> Ticket:
-    ticket = session.get_one(Ticket, ticket_id)
-    ticket.missed_callback = True
-    ticket.callback_due_by = due_by if ticket.callback_due_by is None else min(ticket.callback_due_by, due_by)
-    tickets.add_event(session, ticket=ticket, actor=actor, kind="missed_callback", reason=reason,
-                      data={"callback_due_by": due_by.isoformat()})
-    return ticket
+# --- 待回拨: calls nobody answered in time (marked by console.missed) -----------------------------
 
 
 def pending_callbacks(session: Session, *, limit: int = 100) -> list[Ticket]:

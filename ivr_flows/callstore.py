@@ -1,5 +1,5 @@
-"""Intake's writes for one call: to the database while it answers, to the call's local journal
-(ivr_flows.journal) once a write fails because the database is unreachable. The call itself never
+"""The writes of one call leg (intake, overflow): to the database while it answers, to the leg's local
+journal (ivr_flows.journal) once a write fails because the database is unreachable. The call itself never
 waits for the database to come back: the caller is still heard, recorded and handed to a person.
 
 Once a call has fallen back to the journal it stays there until it ends (its later writes depend on
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,6 +18,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from agi.masking import mask_number
+from console import missed
+from console.schemas import OverflowRequest
 from hotline.db import transaction
 from ivr_flows.journal import CallJournal
 from tickets import service
@@ -50,14 +53,16 @@ class CallStore:
         self._ticket_journaled = False
 
     @classmethod
-    def open(cls, factory: sessionmaker[Session], journal_dir: Path | None) -> CallStore:
-        """A store for a new call. Without a usable journal (spool full or unwritable) the call still
-        runs, but a database failure then ends the AGI part (the dialplan hands the caller to a person)."""
-        call_id = new_id()
+    def open(cls, factory: sessionmaker[Session], journal_dir: Path | None, *, call_id: str | None = None,
+             leg: str = "") -> CallStore:
+        """A store for a new call, or (`call_id`, `leg`) for a later leg of a known one. Without a usable
+        journal (spool full or unwritable) the call still runs, but a database failure then ends the AGI
+        part (the dialplan hands the caller to a person)."""
+        call_id = call_id or new_id()
         journal = None
         if journal_dir is not None:
             try:
-                journal = CallJournal.create(journal_dir, call_id)
+                journal = CallJournal.create(journal_dir, call_id, leg)
             except OSError as exc:
                 log.error("call %s: no local journal in %s (%s): if the database fails, this call's "
                           "record is lost", call_id, journal_dir, exc)
@@ -107,6 +112,28 @@ class CallStore:
                         self.call_id)
         return got
 
+    def store_overflow_request(self, *, ticket_id: int | None, caller: str, dialed: str,
+                               request: OverflowRequest) -> int | None:
+        """The ticket's id, or None when the request waits in the journal."""
+        data = dict(ticket_id=ticket_id, caller=caller, dialed=dialed, request=request.model_dump(mode="json"))
+        return self._write("overflow_request", data,
+                           lambda s: missed.store_overflow_request(s, call_id=self.call_id, ticket_id=ticket_id,
+                                                                   caller=caller, dialed=dialed, request=request))
+
+    def mark_missed_callback(self, *, ticket_id: int | None, due_by: datetime, reason: str) -> None:
+        """`ticket_id` None: the call's ticket, which is in the journal too (found when replayed)."""
+        if ticket_id is None and not self.degraded:
+            raise ValueError(f"call {self.call_id}: 待回拨 without a ticket")
+        self._write("missed_callback", dict(ticket_id=ticket_id, due_by=due_by.isoformat(), reason=reason),
+                    lambda s: missed.mark_missed_callback(s, ticket_id=ticket_id or 0, due_by=due_by, reason=reason))
+
+    def fall_back(self, exc: BaseException) -> None:
+        """The database failed before this leg wrote anything (its first read): journal from now on.
+        Raises `exc` again when there is no journal to fall back to."""
+        if self._journal is None:
+            raise exc
+        self._degrade(exc)
+
     def end_call(self, *, outcome: CallOutcome, reason: str) -> None:
         self._write("end_call", dict(outcome=str(outcome), reason=reason),
                     lambda s: service.end_call(s, call_id=self.call_id, outcome=outcome, reason=reason))
@@ -131,9 +158,7 @@ class CallStore:
             except DB_UNAVAILABLE as exc:
                 if self._journal is None:
                     raise
-                self.degraded = True
-                log.error("call %s: database unavailable (%s); the call goes on and its record is kept in %s",
-                          self.call_id, db_error_text(exc), self._journal.path)
+                self._degrade(exc)
         assert self._journal is not None  # degraded implies a journal
         try:
             self._journal.append(op, **data)
@@ -142,3 +167,9 @@ class CallStore:
             log.error("call %s: cannot write the local journal %s (%s): step %s is lost",
                       self.call_id, self._journal.path, exc, op)
         return None
+
+    def _degrade(self, exc: BaseException) -> None:
+        assert self._journal is not None
+        self.degraded = True
+        log.error("call %s: database unavailable (%s); the call goes on and its record is kept in %s",
+                  self.call_id, db_error_text(exc), self._journal.path)

@@ -27,6 +27,8 @@ from tickets.schemas import DepartmentCandidate, TicketDraft
 
 log = logging.getLogger(__name__)
 
+CALL_ID_VAR = "HOTLINE_CALL_ID"
+
 MAX_FAILURES = 2  # failed recognitions in a row before a person takes over
 MAX_REJECTIONS = 2  # "不对" to the read-back before a person takes over
 MIN_SPEECH_S = 0.3
@@ -240,6 +242,8 @@ def run_intake(channel: Channel, services: CallServices, *, channel_name: str, u
     abandoned = True
     try:
         store.start_call(channel=channel_name, uniqueid=uniqueid, caller=caller, dialed=dialed)
+        # A later leg of this call (overflow) finds it by this id even when the database cannot tell.
+        channel.set_var(CALL_ID_VAR, call_id)
         flow = IntakeFlow(channel, services, Dialogue(channel, services, state, store=store))
         try:
             flow.run()

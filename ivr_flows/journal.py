@@ -27,8 +27,17 @@ SUFFIX = ".jsonl"
 TMP_PREFIX = ".new-"
 
 
-def journal_path(directory: Path, call_id: str) -> Path:
-    return directory / f"{call_id}{SUFFIX}"
+LEG_SEPARATOR = "."  # call ids are hex: `<call id>.<leg>.jsonl` never reads as another call's file
+
+
+def journal_path(directory: Path, call_id: str, leg: str = "") -> Path:
+    """`leg`: a later AGI leg of the same call (overflow) writes a file of its own, so that it never
+    replaces the intake's journal still waiting for replay."""
+    return directory / f"{call_id}{LEG_SEPARATOR + leg if leg else ''}{SUFFIX}"
+
+
+def call_id_of(path: Path) -> str:
+    return path.name.removesuffix(SUFFIX).split(LEG_SEPARATOR, 1)[0]
 
 
 class CallJournal:
@@ -40,14 +49,14 @@ class CallJournal:
         self.entries = 0
 
     @classmethod
-    def create(cls, directory: Path, call_id: str) -> CallJournal:
+    def create(cls, directory: Path, call_id: str, leg: str = "") -> CallJournal:
         """Create and lock the call's file. Raises OSError (spool full, unwritable)."""
         directory.mkdir(parents=True, exist_ok=True)
-        tmp = directory / f"{TMP_PREFIX}{call_id}"
+        path = journal_path(directory, call_id, leg)
+        tmp = directory / f"{TMP_PREFIX}{path.name.removesuffix(SUFFIX)}"  # never matches *.jsonl
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            path = journal_path(directory, call_id)
             os.rename(tmp, path)
         except BaseException:
             os.close(fd)
@@ -105,7 +114,7 @@ def read_entries(path: Path) -> Entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("op"), str):
             raise BadJournal(f"{path}: line {n} is not a journal entry")
         entries.append(entry)
-    return Entries(call_id=path.name.removesuffix(SUFFIX), entries=entries, torn_tail=torn)
+    return Entries(call_id=call_id_of(path), entries=entries, torn_tail=torn)
 
 
 @dataclass

@@ -1,9 +1,9 @@
-"""Write intake journals (ivr_flows.journal) into the database, idempotently, and close calls whose
-process died.
+"""Write the journals of call legs (ivr_flows.journal: intake, overflow) into the database,
+idempotently, and close calls whose process died.
 
 Every step is keyed by what identifies it in the database: the call by its id, a recording by
-(call, turn), the ticket by its call. Replaying a journal twice (a crash between the commit and
-the removal of the file) creates nothing twice. A journal is applied in one transaction and
+(call, file), the ticket by its call, a 待回拨 mark by its due time. Replaying a journal twice (a
+crash between the commit and the removal of the file) creates nothing twice. A journal is applied in one transaction and
 removed only after the commit; one that cannot be read is moved to journal/rejected/ and logged,
 never dropped.
 
@@ -26,6 +26,8 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from console import missed
+from console.schemas import OverflowRequest
 from hotline.db import transaction
 from ivr_flows.callstore import DB_UNAVAILABLE, db_error_text
 from ivr_flows.journal import BadJournal, Claimed, Entries, any_finished, claim, claim_finished, read_entries
@@ -150,7 +152,7 @@ def apply_entries(session: Session, journal: Entries, *, router: Classifier | No
             rec.transcript, rec.ended_by = str(e["transcript"]), str(e["ended_by"])
         elif op == "open_ticket":
             draft = TicketDraft.model_validate(e["draft"])
-            existing = _ticket_of(session, call_id)
+            existing = missed.ticket_of_call(session, call_id=call_id)
             if existing is None:
                 _expire_recordings(session, call_id)
                 ticket = service.open_ticket(session, draft=draft, actor=e["actor"])
@@ -165,6 +167,16 @@ def apply_entries(session: Session, journal: Entries, *, router: Classifier | No
                                   kind=JOURNAL_DRAFT_EVENT, data=draft.model_dump(mode="json"))
                 log.warning("call %s: ticket %s was opened meanwhile; the journaled draft is kept as an event",
                             call_id, existing)
+        elif op == "overflow_request":
+            missed.store_overflow_request_once(
+                session, call_id=call_id, ticket_id=_int_or_none(e["ticket_id"]), caller=str(e["caller"]),
+                dialed=str(e["dialed"]), request=OverflowRequest.model_validate(e["request"]))
+        elif op == "missed_callback":
+            try:
+                missed.mark_missed_callback_once(session, call_id=call_id, ticket_id=_int_or_none(e["ticket_id"]),
+                                                 due_by=datetime.fromisoformat(e["due_by"]), reason=str(e["reason"]))
+            except LookupError as exc:
+                raise BadJournal(str(exc)) from None
         elif op == "end_call":
             call = session.get(Call, call_id)
             if call is None:
@@ -219,6 +231,10 @@ def recover_call(session: Session, *, call_id: str, router: Classifier | None) -
     return ticket_id
 
 
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
 def _has_audio(path: str) -> bool:
     try:
         return Path(path).stat().st_size >= MIN_WAV_BYTES
@@ -242,10 +258,6 @@ def _has_journal_event(session: Session, ticket_id: int) -> bool:
     kinds = (JOURNAL_DRAFT_EVENT, JOURNAL_REPLAYED_EVENT)
     return session.scalars(select(TicketEvent.id).where(TicketEvent.ticket_id == ticket_id,
                                                         TicketEvent.kind.in_(kinds))).first() is not None
-
-
-def _ticket_of(session: Session, call_id: str) -> int | None:
-    return session.scalars(select(Ticket.id).where(Ticket.call_id == call_id)).first()
 
 
 def _expire_recordings(session: Session, call_id: str) -> None:

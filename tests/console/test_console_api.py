@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from accounts import service as accounts
 from accounts.models import ReadAudit
-from console import service as desk
+from console import missed
 from console.models import RoutingCorrection
 from hotline.db import transaction
 from hotline.roots import build_api
@@ -236,7 +236,7 @@ def test_callbacks_list_and_done(api: Api) -> None:
     tid = _ticket(api.factory)
     with transaction(api.factory) as s:
         from tickets.models import utcnow
-        desk.mark_missed_callback(s, ticket_id=tid, due_by=utcnow(), reason="queue TIMEOUT")
+        missed.mark_missed_callback(s, ticket_id=tid, due_by=utcnow(), reason="queue TIMEOUT")
     items = api.get("/api/console/callbacks").json()
     assert [i["id"] for i in items] == [tid] and items[0]["caller_number"] == "13800000001"
     assert api.post(f"/api/console/callbacks/{tid}/done", {"note": "已回电"}).status_code == 204

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from console import service
+from console import missed, service
 from console.follower import Pickup
 from console.models import OperatorPickup, RoutingCorrection
 from console.schemas import ConfirmForm
@@ -199,8 +199,8 @@ def test_missed_callback_listed_until_called_back(session_factory: sessionmaker[
     t1, t2 = _ticket(session_factory), _ticket(session_factory)
     now = datetime.now(UTC)
     with transaction(session_factory) as s:
-        service.mark_missed_callback(s, ticket_id=t1, due_by=now + timedelta(minutes=30), reason="TIMEOUT")
-        service.mark_missed_callback(s, ticket_id=t2, due_by=now + timedelta(minutes=10), reason="TIMEOUT")
+        missed.mark_missed_callback(s, ticket_id=t1, due_by=now + timedelta(minutes=30), reason="TIMEOUT")
+        missed.mark_missed_callback(s, ticket_id=t2, due_by=now + timedelta(minutes=10), reason="TIMEOUT")
     with transaction(session_factory) as s:
         assert [t.id for t in service.pending_callbacks(s)] == [t2, t1]
         service.mark_called_back(s, ticket_id=t2, actor="operator:op")

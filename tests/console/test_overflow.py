@@ -4,7 +4,6 @@ ticket 待回拨 and promises a call back within the configured minutes."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import select
@@ -16,19 +15,11 @@ from hotline.db import transaction
 from ivr_flows.intake import run_intake
 from ivr_flows.ports import CallServices
 from tests.flows.conftest import CALLER
-from tests.flows.fakes import FakeChannel, Step
+from tests.flows.fakes import QueueLeg, Step
 from tickets import service
 from tickets.models import Ticket
 
 UNIQUEID = "1700000000.7"
-
-
-@dataclass
-class QueueLeg(FakeChannel):
-    """The same channel after Queue() returned: the dialplan variables are readable."""
-
-    def get_var(self, name: str) -> str | None:
-        return self.vars.get(name)
 
 
 def _overflow(chan: QueueLeg, services: CallServices) -> int | None:
@@ -104,21 +95,21 @@ def test_hangup_while_asked_still_owes_a_call(make_services: Callable[..., CallS
         assert t.missed_callback and t.transcript == "我们小区已经停水两天了" and t.caller_number == CALLER
 
 
-def test_a_ticket_that_landed_meanwhile_is_completed_not_doubled(
-        make_services: Callable[..., CallServices], session_factory: sessionmaker[Session]) -> None:
+def test_a_ticket_that_landed_meanwhile_is_completed_not_doubled(session_factory: sessionmaker[Session]) -> None:
     """Intake's ticket was in its journal (database down) when the overflow leg began, and was
     replayed while the caller spoke: the overflow completes that ticket instead of opening another."""
-    from console.overflow import _store_request
+    from console.missed import store_overflow_request
+    from console.schemas import OverflowRequest
     from tickets.schemas import TicketDraft
 
-    services = make_services([])
     with transaction(session_factory) as s:
         call_id = service.start_call(s, channel="Local/s@citizen-0001;1", uniqueid=UNIQUEID, caller_number=CALLER,
                                      dialed_number="12345").id
         replayed = service.open_ticket(s, draft=TicketDraft(call_id=call_id, caller_number=CALLER,
                                                             transcript="停水"), actor="replay").id
-    tid = _store_request(services, call_id=call_id, ticket_id=None, caller=CALLER, dialed="12345",
-                         text="我们小区已经停水两天了", speech_s=2.0)
+    with transaction(session_factory) as s:
+        tid = store_overflow_request(s, call_id=call_id, ticket_id=None, caller=CALLER, dialed="12345",
+                                     request=OverflowRequest(text="我们小区已经停水两天了", speech_s=2.0))
     assert tid == replayed
     with session_factory() as s:
         assert s.scalars(select(Ticket).where(Ticket.call_id == call_id)).all() == [s.get(Ticket, replayed)]

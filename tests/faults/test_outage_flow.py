@@ -5,9 +5,8 @@ into the database exactly once."""
 from __future__ import annotations
 
 import shutil
-import socket
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,40 +14,21 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.cli import main as hotline_main
-from hotline.db import Database, open_database
+from hotline.db import Database
 from hotline.settings import Settings
 from ivr_flows.intake import run_intake
 from ivr_flows.ports import CallServices
 from ivr_flows.replay import LOST_REASON, replay_journal
 from routing.classify import Router
+from tests.faults.outages import BreakingChannel, Outage
 from tests.flows.conftest import CALLER
-from tests.flows.fakes import FakeChannel, FakeRecord, Step
-from tests.pg import PostgresServer
+from tests.flows.fakes import FakeChannel, Step
 from tickets import service
 from tickets.models import Call, Recording, Ticket, TicketEvent
 from tickets.schemas import TicketDraft
 
 REQUEST = "龙华区金盘路的路灯坏了好几天了晚上很黑"
 UNIQUEID = "1700000000.77"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def unreachable(settings: Settings) -> Iterator[Database]:
-    """A real engine on a database that is not there: a SQLite file in a missing directory, or a
-    PostgreSQL port nobody listens on."""
-    if settings.db_url.startswith("sqlite"):
-        url = f"sqlite:///{settings.home / 'missing-dir' / 'hotline.db'}"
-    else:
-        url = f"postgresql+psycopg://hotline@127.0.0.1:{_free_port()}/gone?connect_timeout=2"
-    db = open_database(url)
-    yield db
-    db.engine.dispose()
 
 
 def _run(chan: FakeChannel, services: CallServices) -> None:
@@ -112,85 +92,6 @@ def test_replay_waits_while_the_database_is_still_down(
     report = replay_journal(unreachable.session_factory, settings.journal_dir)
     assert (report.replayed, report.waiting) == (0, 1)
     assert len(_journals(settings)) == 1  # nothing lost
-
-
-@dataclass
-class BreakingChannel(FakeChannel):
-    """TEST DOUBLE: a fake channel that runs `on_turn[n]` as the caller starts speaking on turn n."""
-
-    on_turn: dict[int, Callable[[], None]] | None = None
-    on_prompt: dict[str, Callable[[], None]] | None = None
-
-    def play(self, path: str, escape_digits: str = "") -> str:
-        action = (self.on_prompt or {}).get(path)
-        if action is not None:
-            action()
-        return super().play(path, escape_digits)
-
-    def record(self, path: str, fmt: str = "wav", escape_digits: str = "0", *, timeout_ms: int,
-               silence_s: int, beep: bool = False) -> FakeRecord:
-        action = (self.on_turn or {}).get(len(self.recorded) + 1)
-        if action is not None:
-            action()
-        return super().record(path, fmt, escape_digits, timeout_ms=timeout_ms, silence_s=silence_s, beep=beep)
-
-
-@dataclass
-class Outage:
-    """Takes a real database away mid-call and brings it back."""
-
-    settings: Settings
-    database: Database
-    pg: PostgresServer | None
-    moved: Path | None = None
-
-    def begin(self) -> None:
-        if self.pg is not None:
-            self.pg.pause()
-            return
-        # SQLite: the file (and its WAL) vanish; a directory in its place cannot be opened.
-        db_file = Path(self.settings.db_url.removeprefix("sqlite:///"))
-        self.database.engine.dispose()
-        self.moved = self.settings.home / "db-away"
-        self.moved.mkdir()
-        for f in db_file.parent.glob(db_file.name + "*"):
-            f.rename(self.moved / f.name)
-        db_file.mkdir()
-
-    def end(self) -> None:
-        if self.pg is not None:
-            self.pg.resume()
-            return
-        assert self.moved is not None
-        db_file = Path(self.settings.db_url.removeprefix("sqlite:///"))
-        db_file.rmdir()
-        for f in self.moved.iterdir():
-            f.rename(db_file.parent / f.name)
-        self.database.engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def outage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Outage]:
-    """A database of its own (the PostgreSQL one is stopped and started by the test)."""
-    from hotline import migrate
-
-    pg = None
-    url = ""
-    if request.param == "postgresql":
-        pg = PostgresServer()
-        pg.start()
-        url = pg.create_database("outage")
-    settings = Settings(home=tmp_path / "home", database_url=url)
-    settings.ensure_dirs()
-    migrate.upgrade(settings.db_url)
-    db = open_database(settings.db_url)
-    o = Outage(settings, db, pg)
-    try:
-        yield o
-    finally:
-        db.engine.dispose()
-        if pg is not None:
-            pg.stop()
 
 
 def test_the_database_going_away_mid_call(outage: Outage, speech: Callable[[str], bytes], router: Router) -> None:

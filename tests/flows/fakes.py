@@ -74,3 +74,11 @@ class NamedPrompts:
 
     def text_path(self, text: str) -> str:
         return f"text:{text}"
+
+
+@dataclass
+class QueueLeg(FakeChannel):
+    """The same channel after Queue() returned: the dialplan variables are readable."""
+
+    def get_var(self, name: str) -> str | None:
+        return self.vars.get(name)
