@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from accounts.models import Unit
@@ -24,7 +24,7 @@ from callbacks.rules import CallbackRules, WorkflowDeps
 from hotline.errors import NotFound
 from routing.catalog import Catalog
 from tickets.lifecycle import Action, Role, Satisfaction
-from tickets.models import Ticket
+from tickets.models import Recording, Ticket
 from tickets.service import add_event
 from tickets.states import TicketStatus
 from tickets.workflow import apply_action
@@ -114,6 +114,14 @@ def complete_survey(session: Session, *, channel_id: str, now: datetime, deps: W
         return False
     _apply_answer(session, job, attempt, now=now, deps=deps)
     return True
+
+
+def complete_call_survey(session: Session, *, channel_id: str, call_id: str, ticket_id: int, now: datetime,
+                         deps: WorkflowDeps) -> bool:
+    """complete_survey, with the survey call's recordings (the reason given) filed on the ticket."""
+    applied = complete_survey(session, channel_id=channel_id, now=now, deps=deps)
+    session.execute(update(Recording).where(Recording.call_id == call_id).values(ticket_id=ticket_id))
+    return applied
 
 
 def _apply_answer(session: Session, job: CallbackJob, attempt: CallbackAttempt, *, now: datetime,

@@ -89,6 +89,9 @@ def cmd_agi_server(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    from functools import cache
+
+    from callbacks.rules import WorkflowDeps
     from hotline.db import open_database
     from ivr_flows.replay import LazyClassifier, replay_journal
     from routing.classify import Router
@@ -97,7 +100,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     db = open_database(settings.db_url)
     try:
         report = replay_journal(db.session_factory, settings.journal_dir,
-                                router=LazyClassifier(lambda: Router.load(settings.router_model_file)))
+                                router=LazyClassifier(lambda: Router.load(settings.router_model_file)),
+                                deps=cache(lambda: WorkflowDeps.load(settings.deadline_policy_path)))
     finally:
         db.engine.dispose()
     print(report.summary(), flush=True)
@@ -248,8 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--mode", choices=["fork", "thread"], default="fork")
     s.set_defaults(func=cmd_agi_server)
 
-    s = sub.add_parser("replay", help="write intake journals kept while the database was down into it "
-                                      "(the AGI server also does it at start and every few seconds)")
+    s = sub.add_parser("replay", help="write call journals (intake, overflow, survey) kept while the database "
+                                      "was down into it (the AGI server also does it at start and every few seconds)")
     s.set_defaults(func=cmd_replay)
 
     s = sub.add_parser("api", help="run only the HTTP API")

@@ -18,12 +18,15 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from agi.masking import mask_number
+from callbacks import outcomes
+from callbacks.rules import WorkflowDeps
 from console import missed
 from console.schemas import OverflowRequest
 from hotline.db import transaction
 from ivr_flows.journal import CallJournal
 from tickets import service
-from tickets.models import CallOutcome, new_id
+from tickets.lifecycle import Satisfaction
+from tickets.models import CallOutcome, new_id, utcnow
 from tickets.schemas import TicketDraft
 
 log = logging.getLogger(__name__)
@@ -68,12 +71,20 @@ class CallStore:
                           "record is lost", call_id, journal_dir, exc)
         return cls(factory, journal, call_id=call_id)
 
-    # -- the writes intake makes -------------------------------------------------------------------
-    def start_call(self, *, channel: str, uniqueid: str, caller: str, dialed: str) -> None:
-        self._write("start_call", dict(channel=channel, uniqueid=uniqueid, caller_number=caller,
-                                       dialed_number=dialed),
-                    lambda s: service.start_call(s, channel=channel, uniqueid=uniqueid, caller_number=caller,
-                                                 dialed_number=dialed, call_id=self.call_id))
+    # -- the writes of every leg ---------------------------------------------------------------------
+    def start_call(self, *, channel: str, uniqueid: str, caller: str, dialed: str,
+                   ticket_id: int | None = None) -> None:
+        """`ticket_id`: the ticket the call is about, known before it starts (a callback)."""
+        data: dict[str, Any] = dict(channel=channel, uniqueid=uniqueid, caller_number=caller, dialed_number=dialed)
+        if ticket_id is not None:
+            data["ticket_id"] = ticket_id
+
+        def apply(s: Session) -> None:
+            call = service.start_call(s, channel=channel, uniqueid=uniqueid, caller_number=caller,
+                                      dialed_number=dialed, call_id=self.call_id)
+            call.ticket_id = ticket_id
+
+        self._write("start_call", data, apply)
         log.info("call %s started (uniqueid %s, caller %s)", self.call_id, uniqueid, mask_number(caller))
 
     def add_recording(self, *, turn: int, purpose: str, path: str) -> None:
@@ -112,6 +123,7 @@ class CallStore:
                         self.call_id)
         return got
 
+    # -- the overflow leg (console.overflow) ---------------------------------------------------------
     def store_overflow_request(self, *, ticket_id: int | None, caller: str, dialed: str,
                                request: OverflowRequest) -> int | None:
         """The ticket's id, or None when the request waits in the journal."""
@@ -126,6 +138,28 @@ class CallStore:
             raise ValueError(f"call {self.call_id}: 待回拨 without a ticket")
         self._write("missed_callback", dict(ticket_id=ticket_id, due_by=due_by.isoformat(), reason=reason),
                     lambda s: missed.mark_missed_callback(s, ticket_id=ticket_id or 0, due_by=due_by, reason=reason))
+
+    # -- the satisfaction survey (ivr_flows.survey): `channel_id` names the callback attempt ------------
+    def note_survey_answer(self, *, channel_id: str, satisfaction: Satisfaction, answered_by: str) -> None:
+        self._write("survey_answer", dict(channel_id=channel_id, satisfaction=str(satisfaction),
+                                          answered_by=answered_by),
+                    lambda s: outcomes.note_answer(s, channel_id=channel_id, satisfaction=satisfaction,
+                                                   answered_by=answered_by, call_id=self.call_id))
+
+    def note_survey_reason(self, *, channel_id: str, reason: str, recording_path: str) -> None:
+        self._write("survey_reason", dict(channel_id=channel_id, reason=reason, recording_path=recording_path),
+                    lambda s: outcomes.note_reason(s, channel_id=channel_id, reason=reason,
+                                                   recording_path=recording_path))
+
+    def complete_survey(self, *, channel_id: str, ticket_id: int, deps: WorkflowDeps) -> None:
+        """Apply the answer to the ticket (once: the dialer may have applied it as the call ended)."""
+        self._write("survey_complete", dict(channel_id=channel_id, ticket_id=ticket_id),
+                    lambda s: outcomes.complete_call_survey(s, channel_id=channel_id, call_id=self.call_id,
+                                                            ticket_id=ticket_id, now=utcnow(), deps=deps))
+
+    def survey_to_operator(self, *, channel_id: str) -> None:
+        self._write("survey_to_operator", dict(channel_id=channel_id),
+                    lambda s: outcomes.to_operator(s, channel_id=channel_id, now=utcnow()))
 
     def fall_back(self, exc: BaseException) -> None:
         """The database failed before this leg wrote anything (its first read): journal from now on.

@@ -26,6 +26,8 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from callbacks import outcomes
+from callbacks.rules import WorkflowDeps
 from console import missed
 from console.schemas import OverflowRequest
 from hotline.db import transaction
@@ -33,6 +35,7 @@ from ivr_flows.callstore import DB_UNAVAILABLE, db_error_text
 from ivr_flows.journal import BadJournal, Claimed, Entries, any_finished, claim, claim_finished, read_entries
 from ivr_flows.ports import ClassificationLike
 from tickets import service
+from tickets.lifecycle import Satisfaction
 from tickets.models import Call, CallOutcome, Recording, Ticket, TicketEvent, utcnow
 from tickets.schemas import DepartmentCandidate, TicketDraft
 
@@ -42,6 +45,9 @@ LOST_REASON = "agi_lost"
 JOURNAL_DRAFT_EVENT = "journaled_draft"  # the draft, on a ticket another flow opened meanwhile
 JOURNAL_REPLAYED_EVENT = "journal_replayed"  # on a ticket opened from the journal
 MIN_WAV_BYTES = 44 + 1600  # a header and at least 0.1 s of 8 kHz audio
+
+
+DepsLoader = Callable[[], WorkflowDeps]  # loaded only when a journal needs it
 
 
 class Classifier(Protocol):
@@ -61,28 +67,37 @@ class ReplayReport:
                 f"waiting={self.waiting} rejected={self.rejected}")
 
 
-def replay_journal(factory: sessionmaker[Session], journal_dir: Path, *,
-                   router: Classifier | None = None) -> ReplayReport:
-    """Every finished journal in `journal_dir` (`hotline replay`, tests)."""
+def replay_journal(factory: sessionmaker[Session], journal_dir: Path, *, router: Classifier | None = None,
+                   deps: DepsLoader | None = None) -> ReplayReport:
+    """Every finished journal in `journal_dir` (`hotline replay`, tests). `deps`: the workflow's rules,
+    loaded when a survey's answer must be applied to its ticket."""
     report = ReplayReport()
     if journal_dir.is_dir():
         for claimed in claim_finished(journal_dir):
-            if not _replay_claimed(factory, claimed, router, report):
+            if not _replay_claimed(factory, claimed, Context(router, deps), report):
                 break  # the database is still unavailable: the others would fail the same way
     return report
 
 
-def replay_file(factory: sessionmaker[Session], path: Path, *, router: Classifier | None = None) -> ReplayReport:
+def replay_file(factory: sessionmaker[Session], path: Path, *, router: Classifier | None = None,
+                deps: DepsLoader | None = None) -> ReplayReport:
     """One call's journal, by the call's own process as it ends: the ticket reaches the database as
     soon as it answers again, not a replay interval later."""
     report = ReplayReport()
     for claimed in claim([path]):
-        _replay_claimed(factory, claimed, router, report)
+        _replay_claimed(factory, claimed, Context(router, deps), report)
     return report
 
 
-def _replay_claimed(factory: sessionmaker[Session], claimed: Claimed, router: Classifier | None,
-                    report: ReplayReport) -> bool:
+@dataclass(frozen=True)
+class Context:
+    """What applying a journal may need besides the session."""
+
+    router: Classifier | None = None
+    deps: DepsLoader | None = None
+
+
+def _replay_claimed(factory: sessionmaker[Session], claimed: Claimed, ctx: Context, report: ReplayReport) -> bool:
     """False when the database is unavailable (the journal stays for the next pass)."""
     try:
         entries = read_entries(claimed.path)
@@ -90,7 +105,7 @@ def _replay_claimed(factory: sessionmaker[Session], claimed: Claimed, router: Cl
             log.warning("%s: last line cut short (process died or disk full mid-write); replaying the rest",
                         claimed.path)
         with transaction(factory) as s:
-            opened = apply_entries(s, entries, router=router)
+            opened = apply_entries(s, entries, router=ctx.router, deps=ctx.deps)
     except DB_UNAVAILABLE as exc:
         report.waiting += 1
         log.warning("journal replay: database unavailable (%s); %s waits", db_error_text(exc), claimed.path.name)
@@ -127,7 +142,8 @@ class Applied:
     recovered: int = 0
 
 
-def apply_entries(session: Session, journal: Entries, *, router: Classifier | None) -> Applied:
+def apply_entries(session: Session, journal: Entries, *, router: Classifier | None,
+                  deps: DepsLoader | None = None) -> Applied:
     """Apply one call's journal (idempotent). Raises BadJournal on an entry it does not know."""
     call_id = journal.call_id
     applied = Applied()
@@ -137,7 +153,8 @@ def apply_entries(session: Session, journal: Entries, *, router: Classifier | No
         if op == "start_call":
             if session.get(Call, call_id) is None:
                 session.add(Call(id=call_id, channel=e["channel"], uniqueid=e["uniqueid"],
-                                 caller_number=e["caller_number"], dialed_number=e["dialed_number"], started_at=at))
+                                 caller_number=e["caller_number"], dialed_number=e["dialed_number"], started_at=at,
+                                 ticket_id=_int_or_none(e.get("ticket_id"))))
                 session.flush()
         elif op == "add_recording":
             if _recording(session, call_id, e["path"]) is None:
@@ -177,6 +194,8 @@ def apply_entries(session: Session, journal: Entries, *, router: Classifier | No
                                                  due_by=datetime.fromisoformat(e["due_by"]), reason=str(e["reason"]))
             except LookupError as exc:
                 raise BadJournal(str(exc)) from None
+        elif op.startswith("survey_"):
+            _apply_survey(session, call_id, e, at=at, deps=deps)
         elif op == "end_call":
             call = session.get(Call, call_id)
             if call is None:
@@ -229,6 +248,29 @@ def recover_call(session: Session, *, call_id: str, router: Classifier | None) -
                     call_id, ticket.number, len(recs))
     service.end_call(session, call_id=call_id, outcome=CallOutcome.OPERATOR, reason=LOST_REASON)
     return ticket_id
+
+
+def _apply_survey(session: Session, call_id: str, e: dict[str, Any], *, at: datetime,
+                  deps: DepsLoader | None) -> None:
+    op, channel_id = e["op"], str(e["channel_id"])
+    try:
+        if op == "survey_answer":
+            outcomes.note_answer(session, channel_id=channel_id, satisfaction=Satisfaction(e["satisfaction"]),
+                                 answered_by=str(e["answered_by"]), call_id=call_id)
+        elif op == "survey_reason":
+            outcomes.note_reason(session, channel_id=channel_id, reason=str(e["reason"]),
+                                 recording_path=str(e["recording_path"]))
+        elif op == "survey_complete":
+            if deps is None:
+                raise BadJournal(f"call {call_id}: a survey's answer needs the workflow's rules to be applied")
+            outcomes.complete_call_survey(session, channel_id=channel_id, call_id=call_id,
+                                          ticket_id=int(e["ticket_id"]), now=at, deps=deps())
+        elif op == "survey_to_operator":
+            outcomes.to_operator(session, channel_id=channel_id, now=at)
+        else:
+            raise BadJournal(f"call {call_id}: unknown journal entry {op!r}")
+    except outcomes.UnknownAttempt as exc:
+        raise BadJournal(f"call {call_id}: {exc}") from None
 
 
 def _int_or_none(value: Any) -> int | None:

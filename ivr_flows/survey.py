@@ -9,24 +9,22 @@ the ticket at once (callbacks.outcomes); the dialer only closes the attempt when
 from __future__ import annotations
 
 import logging
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-from sqlalchemy import update
-from sqlalchemy.orm import Session
 
 from agi.errors import AgiHangup
 from callbacks import outcomes
 from callbacks.outcomes import SurveyTarget
 from callbacks.rules import WorkflowDeps
+from hotline import logs
 from hotline.db import transaction
+from ivr_flows.callstore import DB_UNAVAILABLE, CallStore, db_error_text
 from ivr_flows.dialogue import CallState, Dialogue, Heard
 from ivr_flows.escapes import EMERGENCY_LINES, Escape, escape_of
 from ivr_flows.ports import CallServices, Channel
-from tickets import service
+from ivr_flows.replay import replay_file
 from tickets.lifecycle import Satisfaction
-from tickets.models import CallOutcome, Recording
+from tickets.models import CallOutcome
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +76,9 @@ class SurveyFlow:
         self.channel, self.services, self.d, self.target = channel, services, dialogue, target
         self.channel_id = channel_id
         self.state = dialogue.state
+        self.store = dialogue.store  # the database, or the call's journal while it is unavailable
         self.answer: Satisfaction | None = None
         self.reason_noted = False
-
-    def _tx(self) -> AbstractContextManager[Session]:
-        return transaction(self.services.calls.session_factory)
 
     def run(self) -> None:
         try:
@@ -114,9 +110,7 @@ class SurveyFlow:
             self._end(CallOutcome.DONE, "no_answer")
             return
         self.answer, by = found
-        with self._tx() as s:
-            outcomes.note_answer(s, channel_id=self.channel_id, satisfaction=self.answer, answered_by=by,
-                                 call_id=self.state.call_id)
+        self.store.note_survey_answer(channel_id=self.channel_id, satisfaction=self.answer, answered_by=by)
         if self.answer == Satisfaction.DISSATISFIED:
             self._check(digit=self.d.say("survey_ask_reason"))
             heard = self.d.listen("reason", silence_s=REASON_SILENCE_S, max_s=REASON_MAX_S)
@@ -131,7 +125,8 @@ class SurveyFlow:
 
     def _ask(self) -> tuple[Satisfaction, str] | None:
         cfg = self.services.calls.settings
-        for prompt in ("survey_question", "survey_question_dtmf"):
+        first = "survey_question_on_call" if self.target.on_call else "survey_question"
+        for prompt in (first, "survey_question_dtmf"):
             digit = self.d.say(prompt, escape_digits=ANSWER_DIGITS)
             self._check(digit=digit)
             if digit:
@@ -148,20 +143,16 @@ class SurveyFlow:
 
     def _note_reason(self, text: str) -> None:
         rec = self.d.recording_dir / f"{self.state.turn:02d}-reason.wav"
-        with self._tx() as s:
-            outcomes.note_reason(s, channel_id=self.channel_id, reason=text, recording_path=str(rec))
+        self.store.note_survey_reason(channel_id=self.channel_id, reason=text, recording_path=str(rec))
         self.reason_noted = True
 
     def _complete(self) -> None:
-        with self._tx() as s:
-            outcomes.complete_survey(s, channel_id=self.channel_id, now=_now(), deps=self.services.deps)
-            s.execute(update(Recording).where(Recording.call_id == self.state.call_id)
-                      .values(ticket_id=self.target.ticket_id))
+        self.store.complete_survey(channel_id=self.channel_id, ticket_id=self.target.ticket_id,
+                                   deps=self.services.deps)
 
     def _transfer(self, escape: Escape) -> None:
         if self.answer is None:
-            with self._tx() as s:
-                outcomes.to_operator(s, channel_id=self.channel_id, now=_now())
+            self.store.survey_to_operator(channel_id=self.channel_id)
         self.channel.set_var("TICKET_ID", str(self.target.ticket_id))
         self.channel.set_var("HOTLINE_REASON", escape.reason)
         if escape.target == "emergency":
@@ -177,8 +168,7 @@ class SurveyFlow:
     def _end(self, outcome: CallOutcome, reason: str) -> None:
         if outcome == CallOutcome.DONE:
             self.channel.set_var("HOTLINE_NEXT", "done")
-        with self._tx() as s:
-            service.end_call(s, call_id=self.state.call_id, outcome=outcome, reason=reason)
+        self.store.end_call(outcome=outcome, reason=reason)
 
     def _on_hangup(self) -> None:
         """The citizen hung up: what they said is kept; an answer given is applied now."""
@@ -191,20 +181,38 @@ class SurveyFlow:
 
 
 def run_survey(channel: Channel, services: SurveyServices, *, channel_name: str, uniqueid: str) -> None:
-    """Serve one answered callback. The channel's Uniqueid is the ChannelId the dialer originated with."""
-    with transaction(services.calls.session_factory) as s:
-        target = outcomes.start_survey(s, channel_id=uniqueid, now=_now())
+    """Serve one answered callback. The channel's Uniqueid is the ChannelId the dialer originated with.
+    Once the survey has begun, its writes fall back to the call's journal if the database goes away."""
+    calls = services.calls
+    try:
+        with transaction(calls.session_factory) as s:
+            target = outcomes.start_survey(s, channel_id=uniqueid, now=_now())
+    except DB_UNAVAILABLE as exc:
+        # Without the ticket there is nothing to ask about. The attempt stays unanswered, so the dialer
+        # calls again later (callbacks.outcomes.finish_attempt).
+        log.error("survey on channel %s: database unavailable (%s); the citizen will be called again",
+                  uniqueid, db_error_text(exc))
+        channel.set_var("HOTLINE_NEXT", "done")
+        channel.play(calls.prompts.path("survey_unavailable"), "")
+        return
     if target is None:
         channel.set_var("HOTLINE_NEXT", "done")  # not a survey we are running: hang up, say nothing
         return
-    with transaction(services.calls.session_factory) as s:
-        call = service.start_call(s, channel=channel_name, uniqueid=uniqueid, caller_number=target.number,
-                                  dialed_number=CALLBACK_DIALED)
-        call.ticket_id = target.ticket_id
-        call_id = call.id
-    state = CallState(call_id=call_id, caller=target.number, dialed=CALLBACK_DIALED, channel_name=channel_name)
-    flow = SurveyFlow(channel, services, Dialogue(channel, services.calls, state), target, uniqueid)
+    store = CallStore.open(calls.session_factory, calls.settings.journal_dir)
+    logs.bind(call_id=store.call_id)
+    state = CallState(call_id=store.call_id, caller=target.number, dialed=CALLBACK_DIALED, channel_name=channel_name)
+    abandoned = True
     try:
-        flow.run()
-    except AgiHangup:
-        pass  # the citizen hung up; what was said is saved by the flow
+        store.start_call(channel=channel_name, uniqueid=uniqueid, caller=target.number, dialed=CALLBACK_DIALED,
+                         ticket_id=target.ticket_id)
+        flow = SurveyFlow(channel, services, Dialogue(channel, calls, state, store=store), target, uniqueid)
+        try:
+            flow.run()
+        except AgiHangup:
+            pass  # the citizen hung up; what was said is saved by the flow
+        abandoned = False
+    finally:
+        store.close(abandoned=abandoned)
+        if store.degraded and store.journal_path is not None:
+            replay_file(calls.session_factory, store.journal_path, router=calls.router,
+                        deps=lambda: services.deps)

@@ -11,7 +11,7 @@ import pytest
 from hotline.db import Database, open_database
 from hotline.settings import Settings
 from tests.e2e.conftest import voice
-from tests.faults.outages import Outage, free_port
+from tests.faults.outages import Outage, unreachable_url
 from tests.flows.conftest import make_services, router, speech
 from tests.pg import PostgresServer
 
@@ -20,13 +20,8 @@ __all__ = ["make_services", "router", "speech", "voice"]
 
 @pytest.fixture
 def unreachable(settings: Settings) -> Iterator[Database]:
-    """A real engine on a database that is not there: a SQLite file in a missing directory, or a
-    PostgreSQL port nobody listens on."""
-    if settings.db_url.startswith("sqlite"):
-        url = f"sqlite:///{settings.home / 'missing-dir' / 'hotline.db'}"
-    else:
-        url = f"postgresql+psycopg://hotline@127.0.0.1:{free_port()}/gone?connect_timeout=2"
-    db = open_database(url)
+    """A real engine on a database that is not there."""
+    db = open_database(unreachable_url(settings))
     yield db
     db.engine.dispose()
 

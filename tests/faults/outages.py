@@ -19,6 +19,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def unreachable_url(settings: Settings) -> str:
+    """A database that is not there, of the kind `settings` uses: a SQLite file in a missing directory,
+    or a PostgreSQL port nobody listens on."""
+    if settings.db_url.startswith("sqlite"):
+        return f"sqlite:///{settings.home / 'missing-dir' / 'hotline.db'}"
+    return f"postgresql+psycopg://hotline@127.0.0.1:{free_port()}/gone?connect_timeout=2"
+
+
 @dataclass
 class BreakingChannel(FakeChannel):
     """TEST DOUBLE: a fake channel that runs `on_turn[n]` as the caller starts speaking on turn n."""
