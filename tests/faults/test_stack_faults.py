@@ -16,6 +16,8 @@ from typing import TypeVar
 import pytest
 from sqlalchemy import select
 
+from agi.ami import AmiClient
+from hotline.asterisk import ami_secret_for
 from hotline.db import open_database
 from hotline.settings import Settings
 from hotline.simcall import CallResult, place_call
@@ -248,3 +250,53 @@ def test_database_down_for_30_s(pg_stack: tuple[Stack, PostgresServer], voice: C
     finally:
         db.engine.dispose()
     _normal_call(stack, voice, caller="13700000006")  # and calls after the outage get their ticket at once
+
+
+def test_overflow_while_the_database_is_down(pg_stack: tuple[Stack, PostgresServer],
+                                            voice: Callable[[str], Path]) -> None:
+    """Nobody at the desk and PostgreSQL stopped: the caller waits out the queue, the overflow leg still
+    answers and promises a call back, and keeps the 待回拨 mark in its journal. Once the database is
+    back, the call's one ticket carries the mark, once."""
+    stack, pg = pg_stack
+    settings = stack.settings
+    caller = "13700000007"
+    ami = AmiClient(settings.ami_host, settings.ami_port, settings.ami_user, ami_secret_for(settings))
+    ami.connect(timeout=10)
+    members = [f"Local/op{i}@sim-answer/n" for i in range(1, settings.operator_count + 1)]
+    for m in members:
+        ami.action("QueuePause", Queue=settings.operator_queue, Interface=m, Paused="true", Reason="test")
+    pg.pause()
+    try:
+        r = place_call(settings, voice(LAMP + "。"), caller=caller, then=[str(voice("对。"))], until="hangup",
+                       timeout_s=150)
+        exits = [e for e in r.events if e.get("UserEvent") == "HotlineQueueExit"]
+        assert exits and exits[0]["QueueStatus"] == "TIMEOUT", r.as_json()
+        legs = sorted(p.name for p in settings.journal_dir.glob("*.jsonl"))
+        assert [n.split(".", 1)[1] for n in legs] == ["jsonl", "overflow.jsonl"], legs  # intake's and the leg's
+        assert '"op":"missed_callback"' in (settings.journal_dir / legs[1]).read_text(encoding="utf-8")
+    finally:
+        pg.resume()
+        for m in members:
+            ami.action("QueuePause", Queue=settings.operator_queue, Interface=m, Paused="false")
+        ami.close()
+
+    def marked() -> tuple[Call, list[Recording], TicketDetail | None] | None:
+        try:
+            got = _call_by_caller(settings, caller)
+        except Exception:
+            return None
+        return got if got is not None and got[2] is not None and got[2].missed_callback else None
+
+    call, _recs, ticket = _wait("the journal replay", marked, 30)
+    assert call.uniqueid == r.uniqueid and ticket is not None
+    assert ticket.transcript == LAMP and ticket.confirmed_by_caller and ticket.callback_due_by is not None
+    assert [e.kind for e in ticket.events].count("missed_callback") == 1
+    assert [x.purpose for x in ticket.recordings][:2] == ["request", "confirm"]
+    assert not list(settings.journal_dir.glob("*.jsonl"))
+    db = open_database(settings.db_url)
+    try:
+        with db.session_factory() as s:
+            assert len(s.scalars(select(Ticket).where(Ticket.caller_number == caller)).all()) == 1
+            assert len(s.scalars(select(Call).where(Call.caller_number == caller)).all()) == 1
+    finally:
+        db.engine.dispose()
