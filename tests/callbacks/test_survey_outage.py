@@ -8,7 +8,6 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -26,7 +25,7 @@ from ivr_flows.survey import SurveyServices, run_survey
 from routing.classify import Router
 from tests.callbacks.conftest import CITIZEN, MONDAY_10
 from tests.doubles.scripted_asr import ScriptedAsrEngine
-from tests.faults.outages import BreakingChannel, unreachable_url
+from tests.faults.outages import BreakingChannel, journal_ops, journals, unreachable_url
 from tests.flows.fakes import NamedPrompts, Step
 from tickets.models import Call, Recording, Ticket, TicketEvent
 
@@ -71,12 +70,8 @@ def _run(sv: Survey, chan: BreakingChannel) -> None:
     run_survey(chan, sv.services, channel_name="Local/13800138000@sim-callee-1;1", uniqueid=sv.channel_id)
 
 
-def _journals(settings: Settings) -> list[Path]:
-    return sorted(settings.journal_dir.glob("*.jsonl"))
 
 
-def _ops(path: Path) -> list[str]:
-    return [line.split('"op":"')[1].split('"')[0] for line in path.read_text(encoding="utf-8").splitlines()]
 
 
 def _state(sf: sessionmaker[Session], tid: int) -> tuple[Ticket, CallbackJob, CallbackAttempt]:
@@ -100,7 +95,7 @@ def test_database_down_when_the_citizen_picks_up(survey: Callable[[list[str]], S
     chan = BreakingChannel([])
     _run(sv, chan)
     assert chan.played == ["prompt:survey_unavailable"] and chan.vars == {"HOTLINE_NEXT": "done"}
-    assert _journals(settings) == []  # nothing was said: nothing to keep
+    assert journals(settings) == []  # nothing was said: nothing to keep
     assert _finish(session_factory, sv.channel_id, rules, deps) == "pending"  # called again later
     t, _, a = _state(session_factory, sv.ticket_id)
     assert t.status == "callback_pending" and not a.satisfaction
@@ -119,8 +114,8 @@ def test_the_answer_given_during_an_outage_is_applied_once(
                            on_turn={1: lambda: sv.factory.configure(bind=gone)})
     _run(sv, chan)
     assert chan.played[-1] == "prompt:survey_thanks_reopened"
-    [journal] = _journals(settings)
-    assert _ops(journal) == ["finish_recording", "survey_answer", "add_recording", "finish_recording",
+    [journal] = journals(settings)
+    assert journal_ops(journal) == ["finish_recording", "survey_answer", "add_recording", "finish_recording",
                              "survey_reason", "survey_complete", "end_call"]
     assert _finish(session_factory, sv.channel_id, rules, deps) == "pending"
 

@@ -7,16 +7,37 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
 from hotline.db import Database
 from hotline.settings import Settings
 from tests.flows.fakes import FakeChannel, FakeRecord
 from tests.pg import PostgresServer
+from tickets.models import Call, Recording, Ticket, TicketEvent
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def journals(settings: Settings) -> list[Path]:
+    return sorted(settings.journal_dir.glob("*.jsonl"))
+
+
+def journal_ops(path: Path) -> list[str]:
+    return [line.split('"op":"')[1].split('"')[0] for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def row_counts(factory: sessionmaker[Session]) -> tuple[int, int, int, int]:
+    """Calls, tickets, recordings, ticket events."""
+    with factory() as s:
+        return (s.scalar(select(func.count()).select_from(Call)) or 0,
+                s.scalar(select(func.count()).select_from(Ticket)) or 0,
+                s.scalar(select(func.count()).select_from(Recording)) or 0,
+                s.scalar(select(func.count()).select_from(TicketEvent)) or 0)
 
 
 def unreachable_url(settings: Settings) -> str:

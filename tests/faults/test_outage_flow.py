@@ -20,11 +20,11 @@ from ivr_flows.intake import run_intake
 from ivr_flows.ports import CallServices
 from ivr_flows.replay import LOST_REASON, replay_journal
 from routing.classify import Router
-from tests.faults.outages import BreakingChannel, Outage
+from tests.faults.outages import BreakingChannel, Outage, journals, row_counts
 from tests.flows.conftest import CALLER
 from tests.flows.fakes import FakeChannel, Step
 from tickets import service
-from tickets.models import Call, Recording, Ticket, TicketEvent
+from tickets.models import Call, Recording, Ticket
 from tickets.schemas import TicketDraft
 
 REQUEST = "龙华区金盘路的路灯坏了好几天了晚上很黑"
@@ -36,16 +36,8 @@ def _run(chan: FakeChannel, services: CallServices) -> None:
                dialed="12345")
 
 
-def _journals(settings: Settings) -> list[Path]:
-    return sorted(settings.journal_dir.glob("*.jsonl"))
 
 
-def _counts(factory: sessionmaker[Session]) -> tuple[int, int, int, int]:
-    with factory() as s:
-        return (s.scalar(select(func.count()).select_from(Call)) or 0,
-                s.scalar(select(func.count()).select_from(Ticket)) or 0,
-                s.scalar(select(func.count()).select_from(Recording)) or 0,
-                s.scalar(select(func.count()).select_from(TicketEvent)) or 0)
 
 
 def test_a_whole_call_during_an_outage_is_served_journaled_and_replayed_once(
@@ -56,7 +48,7 @@ def test_a_whole_call_during_an_outage_is_served_journaled_and_replayed_once(
     _run(chan, services)  # no exception: the caller was served
     assert chan.vars["HOTLINE_NEXT"] == "operator" and "TICKET_ID" not in chan.vars
     assert chan.played[-1] == "prompt:to_operator"
-    [journal] = _journals(settings)
+    [journal] = journals(settings)
     ops = [line.split('"op":"')[1].split('"')[0] for line in journal.read_text(encoding="utf-8").splitlines()]
     assert ops == ["start_call", "add_recording", "finish_recording", "add_recording", "finish_recording",
                    "open_ticket", "end_call"]
@@ -65,7 +57,7 @@ def test_a_whole_call_during_an_outage_is_served_journaled_and_replayed_once(
 
     report = replay_journal(session_factory, settings.journal_dir, router=router)
     assert (report.replayed, report.tickets, report.waiting, report.rejected) == (1, 1, 0, 0)
-    assert _journals(settings) == []
+    assert journals(settings) == []
     with session_factory() as s:
         call = s.scalars(select(Call)).one()
         assert call.uniqueid == UNIQUEID and call.outcome == "operator" and call.ended_at is not None
@@ -76,12 +68,12 @@ def test_a_whole_call_during_an_outage_is_served_journaled_and_replayed_once(
         assert all(Path(r.path).exists() for r in t.recordings)
         assert t.recordings[0].transcript == REQUEST and t.recordings[0].speech_seconds > 1.0
         assert [e.kind for e in t.events] == ["accepted", "journal_replayed", "transfer_operator"]
-    before = _counts(session_factory)
+    before = row_counts(session_factory)
 
     shutil.copy(backup, journal)  # as if the replayer died between its commit and removing the file
     again = replay_journal(session_factory, settings.journal_dir, router=router)
     assert (again.replayed, again.tickets) == (1, 0)
-    assert _counts(session_factory) == before == (1, 1, 2, 3)
+    assert row_counts(session_factory) == before == (1, 1, 2, 3)
 
 
 def test_replay_waits_while_the_database_is_still_down(
@@ -91,7 +83,7 @@ def test_replay_waits_while_the_database_is_still_down(
     _run(FakeChannel([Step(speech(REQUEST)), Step(speech("对"))]), services)
     report = replay_journal(unreachable.session_factory, settings.journal_dir)
     assert (report.replayed, report.waiting) == (0, 1)
-    assert len(_journals(settings)) == 1  # nothing lost
+    assert len(journals(settings)) == 1  # nothing lost
 
 
 def test_the_database_going_away_mid_call(outage: Outage, speech: Callable[[str], bytes], router: Router) -> None:
@@ -137,7 +129,7 @@ def test_a_call_whose_flow_died_is_closed_with_what_it_saved(
     chan = BreakingChannel([Step(speech(REQUEST)), Step(speech("对"))], on_turn={2: crash})
     with pytest.raises(RuntimeError):
         _run(chan, services)
-    assert len(_journals(settings)) == 1  # the empty journal stays as the call's tombstone
+    assert len(journals(settings)) == 1  # the empty journal stays as the call's tombstone
     report = replay_journal(session_factory, settings.journal_dir, router=router)
     assert (report.replayed, report.recovered, report.tickets) == (1, 1, 1)
     with session_factory() as s:
@@ -147,7 +139,7 @@ def test_a_call_whose_flow_died_is_closed_with_what_it_saved(
         assert t.incomplete and t.transcript == REQUEST and t.department_id
         assert [r.purpose for r in t.recordings] == ["request", "confirm"]
     again = replay_journal(session_factory, settings.journal_dir, router=router)
-    assert again.replayed == 0 and _counts(session_factory)[1] == 1
+    assert again.replayed == 0 and row_counts(session_factory)[1] == 1
 
 
 def test_hotline_replay_command(make_services: Callable[..., CallServices], speech: Callable[[str], bytes],
@@ -160,7 +152,7 @@ def test_hotline_replay_command(make_services: Callable[..., CallServices], spee
     assert hotline_main(["replay"]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1] == \
         "replayed=1 recovered=0 tickets=1 waiting=0 rejected=0"
-    assert _counts(database.session_factory)[:2] == (1, 1)
+    assert row_counts(database.session_factory)[:2] == (1, 1)
 
 
 def test_a_database_back_before_the_call_ends_gets_the_call_at_once(
@@ -188,7 +180,7 @@ def test_a_ticket_opened_meanwhile_by_another_flow_is_not_duplicated(
     on the channel, reached the queue's overflow flow, which opened a ticket of its own for the call."""
     services = replace(make_services([REQUEST, "对"]), session_factory=unreachable.session_factory)
     _run(FakeChannel([Step(speech(REQUEST)), Step(speech("对"))]), services)
-    [journal] = _journals(settings)
+    [journal] = journals(settings)
     call_id = journal.name.removesuffix(".jsonl")
     with session_factory() as s, s.begin():  # the call and the other flow's ticket reach the database first
         service.start_call(s, channel="Local/x", uniqueid=UNIQUEID, caller_number=CALLER, dialed_number="12345",

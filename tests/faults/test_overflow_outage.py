@@ -7,9 +7,8 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from console.overflow import promise_text, run_overflow
@@ -19,11 +18,11 @@ from ivr_flows.intake import CALL_ID_VAR, run_intake
 from ivr_flows.ports import CallServices
 from ivr_flows.replay import replay_journal
 from routing.classify import Router
-from tests.faults.outages import Outage
+from tests.faults.outages import Outage, journal_ops, journals, row_counts
 from tests.flows.conftest import CALLER
 from tests.flows.fakes import QueueLeg, Step
 from tickets import service
-from tickets.models import Call, Recording, Ticket, TicketEvent
+from tickets.models import Call, Ticket
 
 REQUEST = "龙华区金盘路的路灯坏了好几天了晚上很黑"
 AGAIN = "金盘路的路灯坏了"
@@ -41,20 +40,10 @@ def _overflow(chan: QueueLeg, services: CallServices) -> int | None:
     return run_overflow(chan, services, channel_name=CHANNEL, uniqueid=UNIQUEID, caller=CALLER, dialed="")
 
 
-def _journals(settings: Settings) -> list[Path]:
-    return sorted(settings.journal_dir.glob("*.jsonl"))
 
 
-def _ops(path: Path) -> list[str]:
-    return [line.split('"op":"')[1].split('"')[0] for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def _counts(factory: sessionmaker[Session]) -> tuple[int, int, int, int]:
-    with factory() as s:
-        return (s.scalar(select(func.count()).select_from(Call)) or 0,
-                s.scalar(select(func.count()).select_from(Ticket)) or 0,
-                s.scalar(select(func.count()).select_from(Recording)) or 0,
-                s.scalar(select(func.count()).select_from(TicketEvent)) or 0)
 
 
 def _the_ticket(s: Session) -> Ticket:
@@ -72,9 +61,9 @@ def test_the_mark_waits_in_the_journal_and_is_replayed_once(
     assert _overflow(chan, replace(services, session_factory=unreachable.session_factory)) == tid
     promise = promise_text(settings.overflow_callback_minutes)
     assert chan.played == ["prompt:overflow_registered", f"text:{promise}"]  # nothing asked again
-    [journal] = _journals(settings)
+    [journal] = journals(settings)
     assert journal.name == f"{chan.vars[CALL_ID_VAR]}.overflow.jsonl"
-    assert _ops(journal) == ["start_call", "missed_callback"]
+    assert journal_ops(journal) == ["start_call", "missed_callback"]
     with session_factory() as s:
         assert not _the_ticket(s).missed_callback  # not yet: the database never heard of it
 
@@ -87,10 +76,10 @@ def test_the_mark_waits_in_the_journal_and_is_replayed_once(
         assert t.id == tid and t.missed_callback and t.callback_due_by is not None
         assert [e.reason for e in t.events if e.kind == "missed_callback"] == ["queue TIMEOUT"]
         assert s.scalars(select(Call)).one().outcome == "operator"  # intake's hand-over stands
-    before = _counts(session_factory)
+    before = row_counts(session_factory)
     shutil.copy(backup, journal)  # the replayer died between its commit and removing the file
     assert replay_journal(session_factory, settings.journal_dir, router=router).replayed == 1
-    assert _counts(session_factory) == before
+    assert row_counts(session_factory) == before
 
 
 def test_a_whole_call_in_an_outage_intake_then_overflow(
@@ -105,16 +94,16 @@ def test_a_whole_call_in_an_outage_intake_then_overflow(
     assert _overflow(chan, services) is None  # the ticket waits in the journal
     assert chan.played[0] == "prompt:overflow_busy"  # the bot cannot see intake's ticket: it asks
     assert chan.played[-1] == f"text:{promise_text(settings.overflow_callback_minutes)}"
-    intake_j, overflow_j = sorted(_journals(settings), key=lambda p: len(p.name))
-    assert _ops(overflow_j) == ["start_call", "add_recording", "finish_recording", "overflow_request",
+    intake_j, overflow_j = sorted(journals(settings), key=lambda p: len(p.name))
+    assert journal_ops(overflow_j) == ["start_call", "add_recording", "finish_recording", "overflow_request",
                                 "missed_callback"]
-    assert "open_ticket" in _ops(intake_j)
+    assert "open_ticket" in journal_ops(intake_j)
 
     waiting = replay_journal(unreachable.session_factory, settings.journal_dir, router=router)
-    assert (waiting.replayed, waiting.waiting) == (0, 1) and len(_journals(settings)) == 2
+    assert (waiting.replayed, waiting.waiting) == (0, 1) and len(journals(settings)) == 2
     report = replay_journal(session_factory, settings.journal_dir, router=router)
     assert (report.replayed, report.tickets, report.rejected) == (2, 1, 0)
-    assert _journals(settings) == []
+    assert journals(settings) == []
     with session_factory() as s:
         call = s.scalars(select(Call)).one()
         assert call.id == chan.vars[CALL_ID_VAR] and call.outcome == "operator"
@@ -133,8 +122,8 @@ def test_no_intake_and_no_database(make_services: Callable[..., CallServices], s
     services = replace(make_services([REQUEST]), session_factory=unreachable.session_factory)
     chan = QueueLeg([Step(speech(REQUEST))])
     assert _overflow(chan, services) is None
-    [journal] = _journals(settings)
-    assert _ops(journal)[0] == "start_call" and _ops(journal)[-1] == "end_call"
+    [journal] = journals(settings)
+    assert journal_ops(journal)[0] == "start_call" and journal_ops(journal)[-1] == "end_call"
     report = replay_journal(session_factory, settings.journal_dir, router=router)
     assert (report.replayed, report.recovered, report.rejected) == (1, 0, 0)
     with session_factory() as s:
@@ -165,8 +154,8 @@ def test_the_database_going_away_during_the_overflow_leg(outage: Outage, speech:
         assert _overflow(chan, services) is None
     finally:
         outage.end()
-    [journal] = _journals(outage.settings)
-    assert _ops(journal) == ["finish_recording", "overflow_request", "missed_callback", "end_call"]
+    [journal] = journals(outage.settings)
+    assert journal_ops(journal) == ["finish_recording", "overflow_request", "missed_callback", "end_call"]
     report = replay_journal(factory, outage.settings.journal_dir, router=router)
     assert (report.replayed, report.tickets, report.rejected) == (1, 0, 0)
     with factory() as s:

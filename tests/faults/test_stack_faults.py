@@ -210,6 +210,31 @@ def pg_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, 
         pg.stop()
 
 
+def _replayed(settings: Settings, caller: str, *, marked: bool = False) -> tuple[Call, TicketDetail]:
+    """The caller's call once the journal replay has written its ticket (`marked`: and the 待回拨 mark)."""
+
+    def landed() -> tuple[Call, TicketDetail] | None:
+        try:
+            got = _call_by_caller(settings, caller)
+        except Exception:  # the database is still coming back
+            return None
+        if got is None or got[2] is None or (marked and not got[2].missed_callback):
+            return None
+        return got[0], got[2]
+
+    return _wait("the journal replay", landed, 30)
+
+
+def _assert_one_call_and_ticket(settings: Settings, caller: str) -> None:
+    db = open_database(settings.db_url)
+    try:
+        with db.session_factory() as s:
+            assert len(s.scalars(select(Ticket).where(Ticket.caller_number == caller)).all()) == 1
+            assert len(s.scalars(select(Call).where(Call.caller_number == caller)).all()) == 1
+    finally:
+        db.engine.dispose()
+
+
 def test_database_down_for_30_s(pg_stack: tuple[Stack, PostgresServer], voice: Callable[[str], Path]) -> None:
     """PostgreSQL stops for 30 s while a citizen calls: the caller is heard, read back and handed to a
     person; the AGI server writes the call into the database when it is back: one ticket, no duplicate."""
@@ -228,27 +253,14 @@ def test_database_down_for_30_s(pg_stack: tuple[Stack, PostgresServer], voice: C
     finally:
         pg.resume()
 
-    def replayed() -> tuple[Call, list[Recording], TicketDetail | None] | None:
-        try:
-            got = _call_by_caller(settings, caller)
-        except Exception:
-            return None
-        return got if got is not None and got[2] is not None else None
-
-    call, _recs, ticket = _wait("the journal replay", replayed, 30)
+    call, ticket = _replayed(settings, caller)
     assert call.uniqueid == r.uniqueid and call.outcome == "operator"
     assert ticket is not None and ticket.confirmed_by_caller and ticket.transcript == LAMP
     assert [x.purpose for x in ticket.recordings] == ["request", "confirm"]
     assert all(Path(x.path).stat().st_size > 8000 for x in ticket.recordings)
     assert not list(settings.journal_dir.glob("*.jsonl"))
     time.sleep(2.5)  # two more replay passes: nothing is written twice
-    db = open_database(settings.db_url)
-    try:
-        with db.session_factory() as s:
-            assert len(s.scalars(select(Ticket).where(Ticket.caller_number == caller)).all()) == 1
-            assert len(s.scalars(select(Call).where(Call.caller_number == caller)).all()) == 1
-    finally:
-        db.engine.dispose()
+    _assert_one_call_and_ticket(settings, caller)
     _normal_call(stack, voice, caller="13700000006")  # and calls after the outage get their ticket at once
 
 
@@ -280,23 +292,10 @@ def test_overflow_while_the_database_is_down(pg_stack: tuple[Stack, PostgresServ
             ami.action("QueuePause", Queue=settings.operator_queue, Interface=m, Paused="false")
         ami.close()
 
-    def marked() -> tuple[Call, list[Recording], TicketDetail | None] | None:
-        try:
-            got = _call_by_caller(settings, caller)
-        except Exception:
-            return None
-        return got if got is not None and got[2] is not None and got[2].missed_callback else None
-
-    call, _recs, ticket = _wait("the journal replay", marked, 30)
-    assert call.uniqueid == r.uniqueid and ticket is not None
+    call, ticket = _replayed(settings, caller, marked=True)
+    assert call.uniqueid == r.uniqueid
     assert ticket.transcript == LAMP and ticket.confirmed_by_caller and ticket.callback_due_by is not None
     assert [e.kind for e in ticket.events].count("missed_callback") == 1
     assert [x.purpose for x in ticket.recordings][:2] == ["request", "confirm"]
     assert not list(settings.journal_dir.glob("*.jsonl"))
-    db = open_database(settings.db_url)
-    try:
-        with db.session_factory() as s:
-            assert len(s.scalars(select(Ticket).where(Ticket.caller_number == caller)).all()) == 1
-            assert len(s.scalars(select(Call).where(Call.caller_number == caller)).all()) == 1
-    finally:
-        db.engine.dispose()
+    _assert_one_call_and_ticket(settings, caller)
