@@ -63,7 +63,7 @@ class FastAgiServer:
         self._routes = {normalize_path(path): handler for path, handler in routes.items()}
         self._mode = mode
         self._serving: threading.Thread | None = None
-        self._server: socketserver.TCPServer
+        self._server: _BaseServer
         if mode == "fork":
             self._server = _ForkingServer((host, port), self._serve_connection, max_children, after_fork)
         else:
@@ -76,6 +76,11 @@ class FastAgiServer:
     @property
     def mode(self) -> Mode:
         return self._mode
+
+    @property
+    def max_calls(self) -> int:
+        """Calls served at once; one more is answered FAILURE (the dialplan hands it to a person)."""
+        return self._server.max_children
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
         """Accept calls until :meth:`shutdown`; closes the listening socket on return."""

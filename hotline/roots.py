@@ -83,7 +83,7 @@ def build_agi_server(settings: Settings, *, mode: Mode = "fork") -> FastAgiServe
 
     routes = {"/intake": intake, "/survey": survey, "/overflow": overflow}
     return FastAgiServer(settings.agi_host, settings.agi_port, routes,
-                         mode=mode, after_fork=after_fork)
+                         mode=mode, max_children=settings.agi_max_calls, after_fork=after_fork)
 
 
 def _survey_services(settings: Settings, services: CallServices) -> SurveyServices:

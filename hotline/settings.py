@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     # max_connections. A call that finds none free within agi_db_wait_s keeps its record in the journal.
     agi_db_connections: int = 24
     agi_db_wait_s: float = 5.0
+    # Calls one AGI server serves at once; the next one is refused and the dialplan hands the caller
+    # to a person at once. Size it to what the host sustains (bench/load.py): past that, every call in
+    # progress slows down together.
+    agi_max_calls: int = Field(default=500, ge=1)
 
     # Reports and early warning (issue 6): PDF through headless Chromium; a surge is at least
     # alert_min_count tickets of one topic in one district within alert_window_minutes and
