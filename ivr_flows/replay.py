@@ -148,6 +148,7 @@ def apply_entries(session: Session, journal: Entries, *, router: Classifier | No
     call_id = journal.call_id
     applied = Applied()
     ended = False
+    answered: dict[str, Any] | None = None  # a survey answer not yet applied to its ticket
     for e in journal.entries:
         op, at = e["op"], _when(e)
         if op == "start_call":
@@ -196,6 +197,7 @@ def apply_entries(session: Session, journal: Entries, *, router: Classifier | No
                 raise BadJournal(str(exc)) from None
         elif op.startswith("survey_"):
             _apply_survey(session, call_id, e, at=at, deps=deps)
+            answered = e if op == "survey_answer" else None if op == "survey_complete" else answered
         elif op == "end_call":
             call = session.get(Call, call_id)
             if call is None:
@@ -211,6 +213,11 @@ def apply_entries(session: Session, journal: Entries, *, router: Classifier | No
     if call is not None and call.ticket_id is not None:  # turns written after the ticket belong with it
         session.execute(update(Recording).where(Recording.call_id == call_id, Recording.ticket_id.is_(None))
                         .values(ticket_id=call.ticket_id))
+    if not ended and answered is not None and call is not None and call.ticket_id is not None:
+        # The survey's process died after the citizen answered: apply the answer as the dialer would
+        # have, rather than ring them again.
+        _apply_survey(session, call_id, {"op": "survey_complete", "channel_id": answered["channel_id"],
+                                         "ticket_id": call.ticket_id}, at=_when(answered), deps=deps)
     if not ended:
         recovered = recover_call(session, call_id=call_id, router=router)
         applied.recovered += recovered is not None

@@ -150,3 +150,29 @@ def test_a_survey_journal_without_the_rules_waits_aside(
     report = replay_journal(session_factory, settings.journal_dir)
     assert (report.replayed, report.rejected) == (0, 1)
     assert len(list((settings.journal_dir / "rejected").glob("*.jsonl"))) == 1
+
+
+def test_a_survey_whose_process_died_after_the_answer(
+        survey: Callable[[list[str]], Survey], gone: Engine, speech: Callable[[str], bytes],
+        session_factory: sessionmaker[Session], settings: Settings, rules: CallbackRules,
+        deps: WorkflowDeps) -> None:
+    """Database gone at the answer, then the process dies while the citizen gives the reason: the
+    replay closes the call and applies the answer it kept, so nobody rings the citizen again."""
+    sv = survey(["不满意", "路灯还是不亮"])
+
+    def crash() -> None:
+        raise RuntimeError("the survey's process dies here")
+
+    chan = BreakingChannel([Step(speech("不满意")), Step(speech("路灯还是不亮"))],
+                           on_turn={1: lambda: sv.factory.configure(bind=gone), 2: crash})
+    with pytest.raises(RuntimeError):
+        _run(sv, chan)
+    [journal] = journals(settings)
+    assert "survey_answer" in journal_ops(journal) and "survey_complete" not in journal_ops(journal)
+    assert _finish(session_factory, sv.channel_id, rules, deps) == "pending"
+    report = replay_journal(session_factory, settings.journal_dir, deps=lambda: deps)
+    assert (report.replayed, report.recovered, report.rejected) == (1, 1, 0)
+    t, job, a = _state(session_factory, sv.ticket_id)
+    assert (t.status, job.state, job.outcome, a.satisfaction) == ("dispatched", "done", "dissatisfied", "dissatisfied")
+    with session_factory() as s:
+        assert s.scalars(select(Call)).one().transfer_reason == "agi_lost"
