@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.models import Unit
@@ -24,8 +24,8 @@ from callbacks.rules import CallbackRules, WorkflowDeps
 from hotline.errors import NotFound
 from routing.catalog import Catalog
 from tickets.lifecycle import Action, Role, Satisfaction
-from tickets.models import Recording, Ticket
-from tickets.service import add_event
+from tickets.models import Ticket
+from tickets.service import add_event, attach_recordings
 from tickets.states import TicketStatus
 from tickets.workflow import apply_action
 
@@ -120,7 +120,7 @@ def complete_call_survey(session: Session, *, channel_id: str, call_id: str, tic
                          deps: WorkflowDeps) -> bool:
     """complete_survey, with the survey call's recordings (the reason given) filed on the ticket."""
     applied = complete_survey(session, channel_id=channel_id, now=now, deps=deps)
-    session.execute(update(Recording).where(Recording.call_id == call_id).values(ticket_id=ticket_id))
+    attach_recordings(session, call_id=call_id, ticket_id=ticket_id)
     return applied
 
 

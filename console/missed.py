@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from console.schemas import OverflowRequest
 from tickets import service as tickets
-from tickets.models import Recording, Ticket, TicketEvent
+from tickets.models import Ticket, TicketEvent
 from tickets.schemas import TicketDraft
 
 MIN_SPEECH_S = 0.3  # less than this is noise, not a request waiting to be transcribed
@@ -45,7 +45,7 @@ def store_overflow_request(session: Session, *, call_id: str, ticket_id: int | N
             departments=request.departments, place=request.place, incomplete=not request.text,
             needs_transcription=needs_transcription, router_source=request.router_source)
         ticket = tickets.open_ticket(session, draft=draft, actor="ivr")
-        _attach_recordings(session, call_id=call_id, ticket_id=ticket.id)
+        tickets.attach_recordings(session, call_id=call_id, ticket_id=ticket.id)
         return ticket.id
     t = session.get_one(Ticket, ticket_id)
     if request.text:
@@ -58,19 +58,13 @@ def store_overflow_request(session: Session, *, call_id: str, ticket_id: int | N
         t.place = t.place or request.place
         t.router_source = request.router_source
     t.needs_transcription = t.needs_transcription or needs_transcription
-    _attach_recordings(session, call_id=call_id, ticket_id=t.id)
+    tickets.attach_recordings(session, call_id=call_id, ticket_id=t.id)
     tickets.add_event(session, ticket=t, actor="ivr", kind=OVERFLOW_INTAKE_EVENT, data={"heard": bool(request.text)})
     return t.id
 
 
 def ticket_of_call(session: Session, *, call_id: str) -> int | None:
     return session.scalars(select(Ticket.id).where(Ticket.call_id == call_id)).first()
-
-
-def _attach_recordings(session: Session, *, call_id: str, ticket_id: int) -> None:
-    # The overflow turn belongs with the rest of the call.
-    for rec in session.scalars(select(Recording).where(Recording.call_id == call_id, Recording.ticket_id.is_(None))):
-        rec.ticket_id = ticket_id
 
 
 # --- replayed from an overflow leg's journal -------------------------------------------------------

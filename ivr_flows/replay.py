@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from callbacks import outcomes
@@ -211,8 +211,7 @@ def apply_entries(session: Session, journal: Entries, *, router: Classifier | No
     session.flush()
     call = session.get(Call, call_id)
     if call is not None and call.ticket_id is not None:  # turns written after the ticket belong with it
-        session.execute(update(Recording).where(Recording.call_id == call_id, Recording.ticket_id.is_(None))
-                        .values(ticket_id=call.ticket_id))
+        service.attach_recordings(session, call_id=call_id, ticket_id=call.ticket_id)
     if not ended and answered is not None and call is not None and call.ticket_id is not None:
         # The survey's process died after the citizen answered: apply the answer as the dialer would
         # have, rather than ring them again.

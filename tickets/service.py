@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from hotline.errors import TicketNotFound
@@ -32,6 +32,13 @@ def add_recording(session: Session, *, call_id: str, turn: int, purpose: str, pa
     session.add(rec)
     session.flush()
     return rec
+
+
+def attach_recordings(session: Session, *, call_id: str, ticket_id: int) -> None:
+    """File the call's recordings that belong to no ticket yet with `ticket_id` (turns recorded after
+    the ticket was opened, by a later leg, or by a callback about it)."""
+    session.execute(update(Recording).where(Recording.call_id == call_id, Recording.ticket_id.is_(None))
+                    .values(ticket_id=ticket_id))
 
 
 def finish_recording(session: Session, *, recording_id: int, audio_seconds: float, speech_seconds: float,
