@@ -48,6 +48,7 @@ class AttemptResult(enum.StrEnum):
     CONGESTION = "congestion"  # Reason 8
     FAILED = "failed"  # Reason 0: not reachable at all (bad number, trunk down)
     INTERRUPTED = "interrupted"  # the dialer died; no call is up any more and no answer was recorded
+    SYSTEM_FAULT = "system_fault"  # answered, but the survey never began: AGI server or database down
     INVALID_NUMBER = "invalid_number"  # never dialled: the stored number cannot be a phone number
 
 
@@ -82,7 +83,7 @@ class CallbackAttempt(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("callback_jobs.id"), index=True)
-    number: Mapped[int] = mapped_column(Integer)  # 1..max_attempts
+    number: Mapped[int] = mapped_column(Integer)  # 1..max_attempts + max_system_faults
     channel_id: Mapped[str] = mapped_column(String(64), unique=True)  # AMI ChannelId = the channel's Uniqueid
     dialer_id: Mapped[str] = mapped_column(String(64))
     result: Mapped[str] = mapped_column(String(16), default=AttemptResult.OPEN, index=True)

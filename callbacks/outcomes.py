@@ -31,6 +31,8 @@ from tickets.workflow import apply_action
 
 log = logging.getLogger(__name__)
 
+# Attempts spoiled by our side: they do not count against the citizen's attempts.
+OUR_FAULTS = frozenset({AttemptResult.SYSTEM_FAULT, AttemptResult.INTERRUPTED})
 ACTOR = "callback"
 NO_REASON = "市民未说明原因"
 
@@ -196,23 +198,32 @@ def finish_attempt(session: Session, *, channel_id: str, result: AttemptResult, 
     if attempt.answered_at is not None:
         # The citizen picked up; without an answer the survey did not happen (silence, hung up early).
         attempt.result = AttemptResult.ANSWERED if job.state == JobState.DONE else AttemptResult.NO_RESPONSE
+    elif result in (AttemptResult.ANSWERED, AttemptResult.NO_RESPONSE):
+        # Picked up, yet the survey never began: the AGI server or the database was down. Not the
+        # citizen's doing, so it must not bring them closer to 无法联系.
+        attempt.result = AttemptResult.SYSTEM_FAULT
+        log.warning("callback job %d attempt %d: answered but the survey never started (our fault)",
+                    job.id, attempt.number)
     else:
         attempt.result = result
     if job.state == JobState.DONE or attempt.number != job.attempts:
         return JobState(job.state)
     job.claimed_by, job.lease_until = "", None
-    if job.attempts < rules.max_attempts:
+    results = [AttemptResult(r) for r in session.scalars(
+        select(CallbackAttempt.result).where(CallbackAttempt.job_id == job.id).order_by(CallbackAttempt.number))]
+    faults = sum(r in OUR_FAULTS for r in results)
+    spent = len(results) - faults
+    if spent < rules.max_attempts and faults <= rules.max_system_faults:
         job.state = JobState.PENDING
-        job.next_attempt_at = rules.hours.next_start(now + rules.backoff_after(job.attempts))
+        wait = rules.fault_backoff if attempt.result in OUR_FAULTS else rules.backoff_after(spent)
+        job.next_attempt_at = rules.hours.next_start(now + wait)
         return JobState.PENDING
     ticket = session.get_one(Ticket, job.ticket_id)
     job.state, job.outcome, job.finished_at = JobState.DONE, JobOutcome.UNREACHABLE, now
-    results = [a.result for a in session.scalars(select(CallbackAttempt).where(CallbackAttempt.job_id == job.id)
-                                                 .order_by(CallbackAttempt.number))]
     # A 即办件 stays 办结: the event (with the job's kind) is what reports count as 无法联系.
     if job.kind == JobKind.RESULT and ticket.status == TicketStatus.CALLBACK_PENDING:
         apply_action(session, ticket_id=ticket.id, action=Action.MARK_UNREACHABLE, role=Role.SYSTEM, actor=ACTOR,
                      now=now, policy=deps.policy, catalog=deps.catalog)
     add_event(session, ticket=ticket, actor=ACTOR, kind="callback_attempts_exhausted", at=now,
-              data={"job_id": job.id, "round": job.round, "kind": str(job.kind), "attempts": results})
+              data={"job_id": job.id, "round": job.round, "kind": str(job.kind), "attempts": [str(r) for r in results]})
     return JobState.DONE

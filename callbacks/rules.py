@@ -34,20 +34,31 @@ class CallbackRules:
     max_attempts: int
     backoff_s: tuple[int, ...]
     lease: timedelta
+    # Attempts our side spoiled (the dialer died, or the citizen picked up while the AGI server or the
+    # database was down) do not use up the citizen's attempts; this many of them are allowed on top.
+    max_system_faults: int = 3
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CallbackRules:
         if not 1 <= settings.callback_max_attempts <= 10:
             raise InvalidCallbackSetting("callback_max_attempts must be from 1 to 10")
+        if not 0 <= settings.callback_max_system_faults <= 10:
+            raise InvalidCallbackSetting("callback_max_system_faults must be from 0 to 10")
         if settings.callback_lease_s < 5:
             raise InvalidCallbackSetting("callback_lease_s must be at least 5 seconds")
         return cls(hours=CallingHours.from_settings(settings), delay=timedelta(seconds=settings.callback_delay_s),
                    max_attempts=settings.callback_max_attempts, backoff_s=_backoff(settings.callback_backoff_s),
-                   lease=timedelta(seconds=settings.callback_lease_s))
+                   lease=timedelta(seconds=settings.callback_lease_s),
+                   max_system_faults=settings.callback_max_system_faults)
 
     def backoff_after(self, attempts: int) -> timedelta:
         """Wait after the `attempts`-th failed attempt (1-based); the last configured value repeats."""
         return timedelta(seconds=self.backoff_s[min(attempts, len(self.backoff_s)) - 1])
+
+    @property
+    def fault_backoff(self) -> timedelta:
+        """Wait after an attempt our side spoiled: the longest one, so an outage is over before we ring again."""
+        return timedelta(seconds=max(self.backoff_s))
 
 
 @dataclass(frozen=True)

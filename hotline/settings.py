@@ -76,6 +76,7 @@ class Settings(BaseSettings):
     callback_on_holidays: bool = False  # official public holidays
     callback_max_attempts: int = 3
     callback_backoff_s: str = "1800,7200"  # wait before attempt 2, 3, ... (the last value repeats)
+    callback_max_system_faults: int = 3  # attempts spoiled by our side (outage, dialer died), not counted
     callback_channel: str = "PJSIP/{number}@trunk"  # tests: Local/{number}@sim-callee/n
     callback_caller_id: str = "12345"
     callback_ring_s: int = 30  # Originate timeout: how long the citizen's phone rings

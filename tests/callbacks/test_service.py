@@ -165,6 +165,54 @@ def _answer(sf: sessionmaker[Session], deps: WorkflowDeps, c: service.Claim, sat
         assert not outcomes.complete_survey(s, channel_id=c.channel_id, now=MONDAY_10, deps=deps)  # once
 
 
+def test_attempts_our_side_spoiled_do_not_use_up_the_citizens(
+        session_factory: sessionmaker[Session], rules: CallbackRules, deps: WorkflowDeps,
+        reported_ticket: Callable[..., int]) -> None:
+    """Picked up while the survey could not start (database or AGI server down), or the dialer died:
+    retried after the longest backoff, not counted; only past max_system_faults of them does the job end."""
+    tid = reported_ticket()
+    _schedule(session_factory, rules, deps)
+    now = MONDAY_10 + timedelta(hours=1)
+    ends = [AttemptResult.NO_RESPONSE, AttemptResult.BUSY, AttemptResult.ANSWERED, AttemptResult.BUSY]
+    for i, end in enumerate(ends):
+        (c,) = _claim(session_factory, rules, deps, now)
+        assert _finish(session_factory, rules, deps, c, end, now) == JobState.PENDING, i
+        wait = timedelta(hours=2) if end != AttemptResult.BUSY else timedelta(minutes=30 if i == 1 else 120)
+        assert _job(session_factory, tid).next_attempt_at == rules.hours.next_start(now + wait), i
+        now = _job(session_factory, tid).next_attempt_at
+    # two citizen attempts (busy) and two faults so far; the dialer dies on the fifth
+    (c,) = _claim(session_factory, rules, deps, now)
+    with transaction(session_factory) as s:
+        assert service.recover(s, expired=service.Expired(c.job_id, c.channel_id), now=now + rules.lease * 2,
+                               rules=rules, deps=deps)
+    assert _job(session_factory, tid).state == JobState.PENDING
+    now = _job(session_factory, tid).next_attempt_at
+    (c,) = _claim(session_factory, rules, deps, now)  # the fourth fault: one more than allowed
+    assert _finish(session_factory, rules, deps, c, AttemptResult.NO_RESPONSE, now) == JobState.DONE
+    job = _job(session_factory, tid)
+    assert (job.outcome, job.attempts) == ("unreachable", 6)
+    with session_factory() as s:
+        results = s.scalars(select(CallbackAttempt.result).order_by(CallbackAttempt.number)).all()
+    assert results == ["system_fault", "busy", "system_fault", "busy", "interrupted", "system_fault"]
+
+
+def test_a_picked_up_survey_that_started_is_the_citizens_attempt(
+        session_factory: sessionmaker[Session], rules: CallbackRules, deps: WorkflowDeps,
+        reported_ticket: Callable[..., int]) -> None:
+    """The survey began (we asked) and got no answer: that counts, as before."""
+    tid = reported_ticket()
+    _schedule(session_factory, rules, deps)
+    now = MONDAY_10 + timedelta(hours=1)
+    for _ in range(rules.max_attempts):
+        (c,) = _claim(session_factory, rules, deps, now)
+        with transaction(session_factory) as s:
+            outcomes.start_survey(s, channel_id=c.channel_id, now=now)
+        _finish(session_factory, rules, deps, c, AttemptResult.NO_RESPONSE, now)
+        now = _job(session_factory, tid).next_attempt_at
+    job = _job(session_factory, tid)
+    assert (job.state, job.outcome, job.attempts) == ("done", "unreachable", 3)
+
+
 def test_satisfied_closes_the_ticket_with_the_answer(
         session_factory: sessionmaker[Session], rules: CallbackRules, deps: WorkflowDeps,
         reported_ticket: Callable[..., int]) -> None:

@@ -70,10 +70,6 @@ def _run(sv: Survey, chan: BreakingChannel) -> None:
     run_survey(chan, sv.services, channel_name="Local/13800138000@sim-callee-1;1", uniqueid=sv.channel_id)
 
 
-
-
-
-
 def _state(sf: sessionmaker[Session], tid: int) -> tuple[Ticket, CallbackJob, CallbackAttempt]:
     with sf() as s:
         job = s.scalars(select(CallbackJob).where(CallbackJob.ticket_id == tid)).one()
@@ -97,8 +93,11 @@ def test_database_down_when_the_citizen_picks_up(survey: Callable[[list[str]], S
     assert chan.played == ["prompt:survey_unavailable"] and chan.vars == {"HOTLINE_NEXT": "done"}
     assert journals(settings) == []  # nothing was said: nothing to keep
     assert _finish(session_factory, sv.channel_id, rules, deps) == "pending"  # called again later
-    t, _, a = _state(session_factory, sv.ticket_id)
+    t, job, a = _state(session_factory, sv.ticket_id)
     assert t.status == "callback_pending" and not a.satisfaction
+    # our outage, not the citizen's doing: not one of their attempts, and the next waits for the longest backoff
+    assert a.result == "system_fault" and job.next_attempt_at == rules.hours.next_start(
+        ANSWERED_AT + timedelta(minutes=2) + rules.fault_backoff)
 
 
 def test_the_answer_given_during_an_outage_is_applied_once(
