@@ -186,9 +186,12 @@ def apply_entries(session: Session, journal: Entries, *, router: Classifier | No
                 log.warning("call %s: ticket %s was opened meanwhile; the journaled draft is kept as an event",
                             call_id, existing)
         elif op == "overflow_request":
+            known = _int_or_none(e["ticket_id"])
+            had_ticket = known is not None or missed.ticket_of_call(session, call_id=call_id) is not None
             missed.store_overflow_request_once(
-                session, call_id=call_id, ticket_id=_int_or_none(e["ticket_id"]), caller=str(e["caller"]),
+                session, call_id=call_id, ticket_id=known, caller=str(e["caller"]),
                 dialed=str(e["dialed"]), request=OverflowRequest.model_validate(e["request"]))
+            applied.tickets += not had_ticket
         elif op == "missed_callback":
             try:
                 missed.mark_missed_callback_once(session, call_id=call_id, ticket_id=_int_or_none(e["ticket_id"]),
