@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import random
+import signal
 import sys
 import tempfile
 import threading
@@ -388,6 +389,8 @@ def main() -> int:
                     help="start a throwaway PostgreSQL (default settings, fsync on) allowing this many clients")
     ap.add_argument("--home", help="keep HOTLINE_HOME (logs, database) here instead of a temporary directory")
     args = ap.parse_args()
+    # SIGTERM stops the run like Ctrl-C: the finally blocks stop the stack and PostgreSQL.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     pg = None
     if args.postgres:
         pg = PostgresServer(max_connections=args.postgres, durable=True)

@@ -48,6 +48,32 @@ def prepare(settings: Settings) -> None:
     PromptStore(settings.prompts_dir).render_all()
 
 
+def stop_group(p: subprocess.Popen[bytes], *, grace_s: float) -> None:
+    """Wait up to `grace_s` for a child started with process_group=0 (SIGTERM already sent) and for
+    whatever it forked, then SIGKILL the rest of its group: nothing outlives the stack. A call process
+    killed here is like one that crashed; its journal is replayed at the next start."""
+    deadline = time.monotonic() + grace_s
+    try:
+        p.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        log.error("process %d did not stop within %.0f s; killing its group", p.pid, grace_s)
+    while time.monotonic() < deadline and _group_alive(p.pid):
+        time.sleep(0.1)
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # the group is empty
+    p.wait()
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 # The scheduler (overdue sweep, notifications) is supervised like the others: restarted if it dies.
 COMPONENTS = {"agi": ("agi-server",), "api": ("api",), "scheduler": ("scheduler",), "dialer": ("dialer",)}
 
@@ -64,13 +90,14 @@ class Stack:
             self.children[name] = subprocess.Popen(
                 [sys.executable, "-m", "hotline.cli", *COMPONENTS[name]], env=settings_env(self.settings),
                 stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+                process_group=0,  # its own group, so stop() can reach the call processes it forks
             )
 
     def stop_component(self, name: str) -> None:
         """Stop one process (fault tests: the AGI server down)."""
         p = self.children.pop(name)
         p.terminate()
-        p.wait(10)
+        stop_group(p, grace_s=10)
 
     def start_component(self, name: str, timeout: float = 30) -> None:
         self._spawn(name)
@@ -119,12 +146,9 @@ class Stack:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
         if self.asterisk is not None:
-            self.asterisk.stop()
+            self.asterisk.stop()  # hangs up the calls: their AGI processes end on their own
         for p in self.children.values():
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+            stop_group(p, grace_s=10)
         self.children.clear()
 
     def supervise_once(self) -> bool:
