@@ -91,7 +91,7 @@ class Driver:
         self.actions = ThreadPoolExecutor(16, thread_name_prefix="ami-action")
 
     def close(self) -> None:
-        self.actions.shutdown(wait=True)
+        self.actions.shutdown(wait=True, cancel_futures=True)  # stopping early: queued calls are not placed
         self.ami.close()
 
     def originate(self, kind: str, steps: list[str], caller: str) -> str:
@@ -476,8 +476,13 @@ def run(args: argparse.Namespace) -> int:
             if sampler is not None:
                 figures.append(f"pg_backends_peak={sampler.close()}")
         finally:
-            driver.close()
-            stack.stop()
+            # A second Ctrl-C or SIGTERM must not cut the clean-up short and leave the stack running.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            try:
+                driver.close()
+            finally:
+                stack.stop()
     print(" ".join([*figures, f"lost={lost}"]))
     return 0 if lost == 0 else 1
 
