@@ -28,7 +28,7 @@ test: setup
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy $$(ls -d agi asr ivr_flows api tickets routing prompts hotline deadlines \
-	  accounts notify escalation callbacks reports knowledge console 2>/dev/null)
+	  accounts notify escalation callbacks reports knowledge console tests bench 2>/dev/null)
 
 # Each script ends with one line of key=value figures. bench/load.py takes --calls 1,50,100,200 or
 # --peak-day; it is left out here because it needs the machine to itself for about half an hour.

@@ -16,6 +16,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -91,14 +92,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         model = Settings(home=home).vosk_model_dir
-        engine = {}
+        engine: dict[str, Any] = {}
         if not model.exists() and not Settings().vosk_model_dir.exists():
             script = home / "script.json"
             script.write_text(json.dumps({"*": [REQUEST.format(n=1).rstrip("。"), "对"]}, ensure_ascii=False))
             engine = {"asr_engine": "tests.doubles.scripted_asr:scripted_engine",
                       "asr_engine_options": str(script)}
         elif not model.exists():
-            engine = {"vosk_model_path": Settings().vosk_model_dir}
+            engine = {"vosk_model_path": str(Settings().vosk_model_dir)}
         import os
 
         os.environ["PYTHONPATH"] = str(REPO)

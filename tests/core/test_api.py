@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import MutableMapping
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import event
@@ -75,7 +77,7 @@ def test_writes_commit_before_the_response_is_sent(settings: Settings,
             async def receive() -> dict[str, object]:
                 return sent.pop() if sent else {"type": "http.disconnect"}
 
-            async def send(message: dict[str, object]) -> None:
+            async def send(message: MutableMapping[str, Any]) -> None:
                 if message["type"] == "http.response.start":
                     order.append("response")
                     assert message["status"] == 200, message
