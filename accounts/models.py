@@ -66,3 +66,13 @@ class ReadAudit(Base):
     what: Mapped[str] = mapped_column(String(64))
     ticket_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
     via: Mapped[str] = mapped_column(Text, default="")
+
+
+class ReadAuditTicket(Base):
+    """Which tickets one read_audit row covers, indexed, so "who saw this caller's data" is a query
+    over every row ever written, however old (read_audit.ticket_ids keeps the list as shown)."""
+
+    __tablename__ = "read_audit_tickets"
+
+    audit_id: Mapped[int] = mapped_column(ForeignKey("read_audit.id"), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)

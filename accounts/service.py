@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.errors import BadCredentials, UnknownUnit, UserExists, UserNotFound
-from accounts.models import ApiToken, ReadAudit, Unit, User
+from accounts.models import ApiToken, ReadAudit, ReadAuditTicket, Unit, User
 from accounts.passwords import hash_password, verify_password
 from accounts.principal import Principal
 from hotline.errors import InvalidInput
@@ -156,14 +156,19 @@ def audit_read(session: Session, *, principal: Principal, ticket_ids: Iterable[i
                via: str = "") -> None:
     ids = sorted(set(ticket_ids))
     if ids:
-        session.add(ReadAudit(user_id=principal.user_id, actor=principal.actor, what=what, ticket_ids=ids, via=via))
+        row = ReadAudit(user_id=principal.user_id, actor=principal.actor, what=what, ticket_ids=ids, via=via)
+        session.add(row)
+        session.flush()
+        session.add_all(ReadAuditTicket(audit_id=row.id, ticket_id=t) for t in ids)
 
 
 def read_audit(session: Session, *, ticket_id: int | None = None, limit: int = 100) -> list[ReadAudit]:
-    rows = list(session.scalars(select(ReadAudit).order_by(ReadAudit.id.desc()).limit(max(limit * 10, 1000))))
+    """The latest reads, newest first; with `ticket_id`, every read of that ticket's personal data."""
+    query = select(ReadAudit)
     if ticket_id is not None:
-        rows = [r for r in rows if ticket_id in (r.ticket_ids or [])]
-    return rows[:limit]
+        query = query.join(ReadAuditTicket, ReadAuditTicket.audit_id == ReadAudit.id).where(
+            ReadAuditTicket.ticket_id == ticket_id)
+    return list(session.scalars(query.order_by(ReadAudit.id.desc()).limit(limit)))
 
 
 def user_id(session: Session, *, username: str) -> int:
