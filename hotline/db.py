@@ -192,3 +192,11 @@ class Database:
 def open_database(url: str, *, pooled: bool = True) -> Database:
     engine = make_engine(url, pooled=pooled)
     return Database(engine, make_session_factory(engine))
+
+
+def libpq_dsn(engine: Engine) -> str | None:
+    """The connection string for a plain psycopg connection to the same PostgreSQL database (LISTEN
+    needs one of its own, outside the pool); None on SQLite."""
+    if engine.dialect.name != "postgresql":
+        return None
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)

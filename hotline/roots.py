@@ -148,15 +148,17 @@ def build_api(settings: Settings) -> FastAPI:
 
 
 def _attach_console(app: FastAPI, settings: Settings, db: Database) -> None:
-    """Operator desk: the starter knowledge base on first start, and the AMI queue follower running
-    inside the API process, so a screen pop reaches the page with no database round trip."""
+    """Operator desk: the starter knowledge base on first start; the AMI queue follower running inside
+    the API process, so a screen pop reaches the page with no database round trip; and on PostgreSQL
+    the relay, so pages connected to another API instance get it too."""
     from sqlalchemy.exc import IntegrityError
 
     from agi.ami import AmiClient
-    from console.desk import Desk, follow_queue_while_serving
+    from console.desk import Background, Desk, run_while_serving
+    from console.relay import NotifyListener, Relay
     from console.runner import FollowerRunner
     from hotline.asterisk import ami_secret_for
-    from hotline.db import transaction
+    from hotline.db import libpq_dsn, transaction
     from knowledge.service import seed_if_empty
 
     try:
@@ -164,13 +166,18 @@ def _attach_console(app: FastAPI, settings: Settings, db: Database) -> None:
             seed_if_empty(s, catalog=app.state.catalog)
     except IntegrityError:
         log.info("knowledge base seeded by another API instance starting at the same time")
-    if not settings.console_follow_ami:
-        return
-    desk = Desk(db.session_factory, app.state.console_hub)
-    secret = ami_secret_for(settings)
-    runner = FollowerRunner(desk.follower, lambda: AmiClient(settings.ami_host, settings.ami_port,
-                                                             settings.ami_user, secret))
-    follow_queue_while_serving(app, runner)
+    dsn = libpq_dsn(db.engine)
+    relay = Relay(app.state.console_hub, db.session_factory, notify=dsn is not None)
+    app.state.console_relay = relay
+    parts: list[Background] = []
+    if dsn is not None:
+        parts.append(NotifyListener(dsn, relay.receive))
+    if settings.console_follow_ami:
+        secret = ami_secret_for(settings)
+        desk = Desk(db.session_factory, relay)
+        parts.append(FollowerRunner(desk.follower, lambda: AmiClient(settings.ami_host, settings.ami_port,
+                                                                     settings.ami_user, secret)))
+    run_while_serving(app, *parts)
 
 
 def build_escalation_runner(settings: Settings) -> EscalationRunner:
