@@ -22,6 +22,9 @@ class OperatorPickup(Base):
     station: Mapped[str] = mapped_column(String(32), index=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     caller_uniqueid: Mapped[str] = mapped_column(String(64))
+    # From AMI: the only record of who called when no ticket came with the call (AGI server down),
+    # so a page opened late, or on another API instance, still shows the number.
+    caller_number: Mapped[str] = mapped_column(String(32), default="")
     queue: Mapped[str] = mapped_column(String(64), default="")
     hold_seconds: Mapped[int] = mapped_column(Integer, default=0)
     picked_up_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)  # Asterisk's event time

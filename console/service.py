@@ -53,7 +53,7 @@ def record_pickup(session: Session, *, pickup: Pickup) -> OperatorPickup:
     if ticket_id is not None and session.get(Ticket, ticket_id) is None:
         ticket_id = None  # a TICKET_ID from another installation / a stale variable: pop without it
     row = OperatorPickup(station=pickup.station, ticket_id=ticket_id, caller_uniqueid=pickup.caller_uniqueid,
-                         queue=pickup.queue, hold_seconds=pickup.hold_seconds,
+                         caller_number=pickup.caller_number[:32], queue=pickup.queue, hold_seconds=pickup.hold_seconds,
                          picked_up_at=datetime.fromtimestamp(pickup.at, UTC))
     try:
         with session.begin_nested():
@@ -113,7 +113,7 @@ def screen_pop(session: Session, *, station: str, pickup_id: int | None, ticket_
 def pop_for_pickup(session: Session, *, row: OperatorPickup, caller_number: str = "") -> ScreenPop:
     return screen_pop(session, station=row.station, pickup_id=row.id, ticket_id=row.ticket_id,
                       picked_up_at=row.picked_up_at.timestamp(), hold_seconds=row.hold_seconds,
-                      caller_uniqueid=row.caller_uniqueid, caller_number=caller_number)
+                      caller_uniqueid=row.caller_uniqueid, caller_number=caller_number or row.caller_number)
 
 
 def current_pop(session: Session, *, station: str, now: datetime | None = None) -> ScreenPop | None:

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from console import service
 from console.desk import Desk
 from console.follower import CallbackPending, CallEnded, Pickup
 from console.hub import Message, PushHub, Subscription
@@ -115,6 +116,17 @@ def test_a_pop_reaches_a_page_connected_to_another_instance(pg: Database,
     assert len(on_a) == 1 and on_b == on_a  # the same pop, built from the database over there
     assert on_b[0]["ticket"]["id"] == tid and on_b[0]["caller_number"] == CALLER and other_station == []
     assert (a.relay.relayed, b.relay.relayed) == (0, 1)
+
+
+def test_a_call_without_a_ticket_pops_with_its_number_everywhere(pg: Database,
+                                                                  instances: Callable[[], Instance]) -> None:
+    """AGI server down: only AMI knew the number; the other instance and a page opened late show it too."""
+    a, b = instances(), instances()
+    on_a, on_b = _pages([(a.hub, "op1"), (b.hub, "op1")], lambda: a.desk.on_pickup(_pickup(None)))
+    assert on_a == on_b and on_b[0]["ticket"] is None and on_b[0]["caller_number"] == CALLER
+    with pg.session_factory() as s:
+        late = service.current_pop(s, station="op1")
+    assert late is not None and late.caller_number == CALLER
 
 
 def test_the_same_pickup_seen_by_two_followers_reaches_each_page_once(
