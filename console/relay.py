@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from console import service
+from console.background import ConnectionThread
 from console.hub import Message, PushHub
 from console.models import OperatorPickup
 from hotline.db import transaction
@@ -118,31 +119,18 @@ class Relay:
         return self.hub.publish(station, message)
 
 
-class NotifyListener:
+class NotifyListener(ConnectionThread):
     """A daemon thread LISTENing on the relay's channel; reconnects with backoff if PostgreSQL goes away.
     Pops announced while it is disconnected are missed here (pages get them on reload)."""
 
+    thread_name = "console-relay-listener"
+
     def __init__(self, dsn: str, on_payload: Callable[[str], object], *,
                  backoff_s: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0)) -> None:
+        super().__init__(backoff_s)
         self._dsn = dsn
         self._on_payload = on_payload
-        self._backoff = backoff_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.listening = threading.Event()
-        self.connections = 0
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="console-relay-listener", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     def _run(self) -> None:
         failures = 0
@@ -158,12 +146,8 @@ class NotifyListener:
                             self._handle(note.payload)
             except psycopg.Error as exc:
                 self.listening.clear()
-                delay = self._backoff[min(failures, len(self._backoff) - 1)]
                 failures += 1
-                if failures in (1, 10) or failures % 100 == 0:
-                    log.warning("console relay: LISTEN connection lost (%s); retrying every %.1f s",
-                                type(exc).__name__, delay)
-                self._stop.wait(delay)
+                self._retry_wait(failures, f"console relay: LISTEN connection lost ({type(exc).__name__})")
         self.listening.clear()
 
     def _handle(self, payload: str) -> None:

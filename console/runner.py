@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 
 from agi.ami import AmiClient, AmiError
+from console.background import ConnectionThread
 from console.follower import QueueFollower
 
 log = logging.getLogger(__name__)
@@ -15,37 +16,25 @@ log = logging.getLogger(__name__)
 ClientFactory = Callable[[], AmiClient]
 
 
-class FollowerRunner:
+class FollowerRunner(ConnectionThread):
     """A daemon thread around an AmiClient. ``start()``/``stop()`` from the composition root."""
+
+    thread_name = "console-ami-follower"
 
     def __init__(self, follower: QueueFollower, client_factory: ClientFactory, *,
                  backoff_s: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 5.0)) -> None:
+        super().__init__(backoff_s)
         self.follower = follower
         self._factory = client_factory
-        self._backoff = backoff_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._client: AmiClient | None = None
         self._lock = threading.Lock()
         self.connected = threading.Event()
-        self.connections = 0  # how many times a session was established (1 + reconnects)
 
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="console-ami-follower", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
+    def _interrupt(self) -> None:
         with self._lock:
             client = self._client
         if client is not None:
             client.close()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     def _run(self) -> None:
         failures = 0
@@ -54,11 +43,8 @@ class FollowerRunner:
             try:
                 client.connect(timeout=5)
             except AmiError as exc:
-                delay = self._backoff[min(failures, len(self._backoff) - 1)]
                 failures += 1
-                if failures in (1, 10) or failures % 100 == 0:
-                    log.warning("console follower: AMI connect failed (%s); retrying every %.1f s", exc, delay)
-                self._stop.wait(delay)
+                self._retry_wait(failures, f"console follower: AMI connect failed ({exc})")
                 continue
             failures = 0
             with self._lock:
