@@ -3,11 +3,16 @@ server killed mid-call, the spool full, Asterisk dying, the database gone for 30
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
 import subprocess
+import sys
+import threading
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,16 +21,18 @@ from typing import TypeVar
 import pytest
 from sqlalchemy import select
 
+from accounts import service as accounts
 from agi.ami import AmiClient
 from hotline.asterisk import ami_secret_for
-from hotline.db import open_database
+from hotline.db import open_database, transaction
 from hotline.settings import Settings
 from hotline.simcall import CallResult, place_call
-from hotline.stack import Stack
+from hotline.stack import Stack, settings_env
 from ivr_flows.replay import LOST_REASON
-from tests.e2e.conftest import _run_stack
+from tests.e2e.conftest import _run_stack, free_port
 from tests.pg import PostgresServer
 from tickets import service
+from tickets.lifecycle import Role
 from tickets.models import Call, Recording, Ticket
 from tickets.schemas import TicketDetail
 
@@ -299,3 +306,83 @@ def test_overflow_while_the_database_is_down(pg_stack: tuple[Stack, PostgresServ
     assert [x.purpose for x in ticket.recordings][:2] == ["request", "confirm"]
     assert not list(settings.journal_dir.glob("*.jsonl"))
     _assert_one_call_and_ticket(settings, caller)
+
+
+class PopReader:
+    """An operator page's Server-Sent Events stream, read in a thread: the pops it received."""
+
+    def __init__(self, api_url: str, station: str, token: str) -> None:
+        self.pops: list[dict[str, object]] = []
+        self.open = threading.Event()
+        parts = urllib.parse.urlsplit(api_url)
+        self._conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
+        self._conn.request("GET", f"/api/console/stream?station={station}",
+                           headers={"Authorization": f"Bearer {token}"})
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        response = self._conn.getresponse()
+        if response.status != 200:
+            return
+        self.open.set()
+        try:
+            for raw in response:
+                line = raw.decode("utf-8").strip()
+                if line.startswith("data: "):
+                    message = json.loads(line[len("data: "):])
+                    if message.get("kind") == "pop":
+                        self.pops.append(message)
+        except (OSError, ValueError, AttributeError):  # http.client, once closed from another thread
+            return
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def test_a_pop_reaches_an_operator_page_on_a_second_api_instance(
+        pg_stack: tuple[Stack, PostgresServer], voice: Callable[[str], Path]) -> None:
+    """Two API instances on one PostgreSQL; only the stack's own follows Asterisk. A page connected to
+    the other one still gets the pop, with the ticket, when an operator answers."""
+    stack, _ = pg_stack
+    db = open_database(stack.settings.db_url)
+    try:
+        with transaction(db.session_factory) as s:
+            uid = accounts.create_user(s, username="relay-op", password="relay-pass-1", role=Role.OPERATOR,
+                                       display_name="relay").id
+            token = accounts.issue_token(s, user_id=uid)
+    finally:
+        db.engine.dispose()
+    other = stack.settings.model_copy(update={"api_port": free_port(), "console_follow_ami": False})
+    with (stack.settings.logs_dir / "api-2.log").open("ab") as log_file:
+        api2 = subprocess.Popen([sys.executable, "-m", "hotline.cli", "api"], env=settings_env(other),
+                                stdout=log_file, stderr=subprocess.STDOUT)
+    url2 = f"http://{other.api_host}:{other.api_port}"
+    readers: list[PopReader] = []
+    try:
+        _wait("the second API instance", lambda: _healthy(url2), 60)
+        readers = [PopReader(url2, f"op{i}", token) for i in range(1, stack.settings.operator_count + 1)]
+        assert all(r.open.wait(10) for r in readers)
+        r = _normal_call(stack, voice, caller="13700000010")
+        assert r.ticket is not None
+        tid = r.ticket.id
+        pop = _wait("the pop on the second instance",
+                    lambda: next((p for rd in readers for p in rd.pops if _ticket_id(p) == tid), None), 15)
+        assert pop["caller_number"] == "13700000010"
+    finally:
+        for rd in readers:
+            rd.close()
+        api2.terminate()
+        api2.wait(15)
+
+
+def _ticket_id(pop: dict[str, object]) -> object:
+    ticket = pop.get("ticket")
+    return ticket.get("id") if isinstance(ticket, dict) else None
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:
+            return bool(resp.status == 200)
+    except OSError:
+        return False
