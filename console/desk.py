@@ -40,9 +40,11 @@ class Desk:
     def on_call_ended(self, ended: CallEnded) -> None:
         with transaction(self.session_factory) as s:
             service.record_call_end(s, station=ended.station, caller_uniqueid=ended.caller_uniqueid, at=ended.at)
-        self.relay.publish(ended.station, {"kind": "call_ended", "caller_uniqueid": ended.caller_uniqueid,
-                                           "ticket_id": ended.ticket_id},
-                           key=f"end:{ended.station}:{ended.caller_uniqueid}")
+        delivered = self.relay.publish(ended.station, {"kind": "call_ended", "caller_uniqueid": ended.caller_uniqueid,
+                                                       "ticket_id": ended.ticket_id},
+                                       key=f"end:{ended.station}:{ended.caller_uniqueid}")
+        log.info("call of %s ended at %s (ticket %s), %d page(s)", ended.caller_uniqueid, ended.station,
+                 ended.ticket_id, delivered)
 
     def on_callback_pending(self, news: CallbackPending) -> None:
         self.relay.publish(None, {"kind": "callbacks", "ticket_id": news.ticket_id}, key=f"callbacks:{news.ticket_id}")

@@ -56,6 +56,7 @@ class ScreenPop(BaseModel):
     earlier: list[EarlierTicket] = Field(default_factory=list)
     kb: list[KbMatch] = Field(default_factory=list)
     missed_callback: bool = False
+    call_ended: bool = False  # the caller has hung up (a pop sent again to a page that reconnected)
 
 
 class ConfirmForm(BaseModel):

@@ -111,9 +111,12 @@ def screen_pop(session: Session, *, station: str, pickup_id: int | None, ticket_
 
 
 def pop_for_pickup(session: Session, *, row: OperatorPickup, caller_number: str = "") -> ScreenPop:
-    return screen_pop(session, station=row.station, pickup_id=row.id, ticket_id=row.ticket_id,
-                      picked_up_at=row.picked_up_at.timestamp(), hold_seconds=row.hold_seconds,
-                      caller_uniqueid=row.caller_uniqueid, caller_number=caller_number or row.caller_number)
+    pop = screen_pop(session, station=row.station, pickup_id=row.id, ticket_id=row.ticket_id,
+                     picked_up_at=row.picked_up_at.timestamp(), hold_seconds=row.hold_seconds,
+                     caller_uniqueid=row.caller_uniqueid, caller_number=caller_number or row.caller_number)
+    # A page that (re)connects after the caller hung up must not show the call as still going.
+    pop.call_ended = row.ended_at is not None
+    return pop
 
 
 def current_pop(session: Session, *, station: str, now: datetime | None = None) -> ScreenPop | None:

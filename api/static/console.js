@@ -117,7 +117,8 @@ function showPop(pop) {
   $("t-number").textContent = t ? t.number : "（新工单）";
   $("t-status").textContent = t ? statusText(t.status) : "无工单";
   $("t-caller").textContent = pop.caller_number || "未知号码";
-  $("t-call").textContent = "通话中"; $("t-call").className = "badge on";
+  $("t-call").textContent = pop.call_ended ? "已挂断" : "通话中";
+  $("t-call").className = pop.call_ended ? "badge" : "badge on";
   const flags = [];
   if (t && t.confirmed_by_caller) flags.push(el("span", { class: "badge on" }, "来电人已确认"));
   if (t && t.incomplete) flags.push(el("span", { class: "badge warn" }, "未说完挂断"));

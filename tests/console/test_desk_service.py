@@ -214,3 +214,19 @@ def test_missed_callback_listed_until_called_back(session_factory: sessionmaker[
     with transaction(session_factory) as s:
         assert service.pending_callbacks(s) == []
         assert [e.kind for e in tickets.get_ticket(s, ticket_id=t1).events].count("called_back") == 1
+
+
+def test_a_pop_sent_again_after_the_caller_hung_up_says_so(session_factory: sessionmaker[Session]) -> None:
+    """A page that reconnects gets the station's current pop again: it must not show the call as going on."""
+    tid = _ticket(session_factory)
+    at = datetime.now(UTC).timestamp()
+    with transaction(session_factory) as s:
+        service.record_pickup(s, pickup=_pickup(tid, at=at))
+    with session_factory() as s:
+        pop = service.current_pop(s, station="op1")
+        assert pop is not None and not pop.call_ended
+    with transaction(session_factory) as s:
+        service.record_call_end(s, station="op1", caller_uniqueid="u1", at=at + 2)
+    with session_factory() as s:
+        pop = service.current_pop(s, station="op1")
+        assert pop is not None and pop.call_ended and pop.ticket is not None and pop.ticket.id == tid

@@ -110,6 +110,10 @@ def test_screen_pop_edit_and_dispatch(desk_stack: Stack, page: Page, voice: Call
     expect(page.get_by_test_id("kb")).to_contain_text("路灯不亮怎么报修")
     # The simulated operator hangs up after 2 s: AgentComplete reaches the page too.
     expect(page.get_by_test_id("call-state")).to_have_text("已挂断", timeout=10_000)
+    # A page that reconnects (reload, network blip) gets the pop again and still sees the call is over.
+    page.reload()
+    expect(page.get_by_test_id("ticket-number")).to_have_text(ticket.number, timeout=10_000)
+    expect(page.get_by_test_id("call-state")).to_have_text("已挂断", timeout=5_000)
     # The operator corrects the transcript and the department, then one click.
     page.get_by_test_id("transcript").fill("龙华区金盘路18号门口路灯坏了好几天，晚上很黑")
     page.get_by_test_id("type").select_option("求助")
