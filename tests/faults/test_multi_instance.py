@@ -21,6 +21,7 @@ from hotline.db import open_database, transaction
 from hotline.settings import Settings
 from tests.conftest import REPO
 from tests.e2e.conftest import free_port
+from tests.faults.outages import wait_healthy
 from tests.pg import PostgresServer
 from tickets import service
 from tickets.schemas import TicketDraft
@@ -85,17 +86,6 @@ def _open_many(url: str, start: int, n: int) -> list[str]:
         db.engine.dispose()
 
 
-def _wait_healthy(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2):
-                return
-        except OSError:
-            assert time.monotonic() < deadline, f"API {url} did not start"
-            time.sleep(0.2)
-
-
 def _apis(pg_url: str, tmp_path: Path, *, together: bool) -> Iterator[list[str]]:
     urls, procs = [], []
     for i in range(2):
@@ -109,10 +99,10 @@ def _apis(pg_url: str, tmp_path: Path, *, together: bool) -> Iterator[list[str]]
                                       stdout=log, stderr=subprocess.STDOUT))
         urls.append(f"http://127.0.0.1:{port}")
         if not together:
-            _wait_healthy(urls[-1])
+            wait_healthy(urls[-1])
     try:
         for u in urls:
-            _wait_healthy(u)
+            wait_healthy(u)
         yield urls
     finally:
         for p in procs:

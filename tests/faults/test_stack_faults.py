@@ -30,6 +30,7 @@ from hotline.simcall import CallResult, place_call
 from hotline.stack import Stack, settings_env
 from ivr_flows.replay import LOST_REASON
 from tests.e2e.conftest import _run_stack, free_port
+from tests.faults.outages import wait_healthy
 from tests.pg import PostgresServer
 from tickets import service
 from tickets.lifecycle import Role
@@ -359,7 +360,7 @@ def test_a_pop_reaches_an_operator_page_on_a_second_api_instance(
     url2 = f"http://{other.api_host}:{other.api_port}"
     readers: list[PopReader] = []
     try:
-        _wait("the second API instance", lambda: _healthy(url2), 60)
+        wait_healthy(url2)
         readers = [PopReader(url2, f"op{i}", token) for i in range(1, stack.settings.operator_count + 1)]
         assert all(r.open.wait(10) for r in readers)
         r = _normal_call(stack, voice, caller="13700000010")
@@ -378,11 +379,3 @@ def test_a_pop_reaches_an_operator_page_on_a_second_api_instance(
 def _ticket_id(pop: dict[str, object]) -> object:
     ticket = pop.get("ticket")
     return ticket.get("id") if isinstance(ticket, dict) else None
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:
-            return bool(resp.status == 200)
-    except OSError:
-        return False
