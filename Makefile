@@ -20,7 +20,7 @@ setup: system venv
 
 demo: setup
 	$(VENV)/bin/hotline setup
-	$(VENV)/bin/hotline demo
+	$(VENV)/bin/hotline demo $(if $(SPEECH),--speech "$(SPEECH)")
 
 test: setup
 	$(VENV)/bin/pytest -q -rs --durations=15

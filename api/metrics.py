@@ -22,12 +22,15 @@ from alembic.script import ScriptDirectory
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from asr.client import RemoteEngine
+from asr.errors import RecognitionError
 from asr.model import model_files_present
+from asr.whisper import model_files_present as whisper_files_present
 from callbacks.models import CallbackJob, JobState
 from hotline.db import read_only
 from hotline.migrate import alembic_config
@@ -47,9 +50,11 @@ _PROBE_TIMEOUT_S = 0.5
 class HotlineCollector(Collector):
     """Scrape-time gauges from the database plus the turn-latency histogram from the spool."""
 
-    def __init__(self, factory: sessionmaker[Session], turns: TurnLatencyReader) -> None:
+    def __init__(self, factory: sessionmaker[Session], turns: TurnLatencyReader,
+                 recognition: RemoteEngine | None = None) -> None:
         self._factory = factory
         self._turns = turns
+        self._recognition = recognition
 
     def collect(self) -> Iterator[Metric]:
         now = datetime.now(UTC)
@@ -65,6 +70,39 @@ class HotlineCollector(Collector):
         yield up
         yield from families
         yield _turn_histogram(self._turns)
+        if self._recognition is not None:
+            yield from _recognition_families(self._recognition)
+
+
+def _recognition_families(service: RemoteEngine) -> Iterator[Metric]:
+    """The host's recognition service: which engine serves, how its turns ended, its queue."""
+    up = GaugeMetricFamily("hotline_asr_service_up", "1 if the recognition service answered this scrape")
+    try:
+        status = service.service_status()
+    except RecognitionError as exc:
+        log.warning("metrics: recognition service: %s", exc)
+        up.add_metric([], 0)
+        yield up
+        return
+    up.add_metric([], 1)
+    yield up
+    info = GaugeMetricFamily("hotline_asr_engine_info", "The engine and model the recognition service runs",
+                             labels=["model", "available"])
+    info.add_metric([str(status.get("model", "")), str(bool(status.get("available"))).lower()], 1)
+    yield info
+    turns = CounterMetricFamily("hotline_asr_turns", "Turns the recognition service answered, by result "
+                                "(ok, rejected by the guards, busy: sent to a person by the queue bound, "
+                                "unavailable, failed, dropped)", labels=["result"])
+    for result in ("ok", "rejected", "busy", "unavailable", "failed", "dropped"):
+        turns.add_metric([result], float(status.get("turns", {}).get(result, 0)))
+    yield turns
+    queue = status.get("queue")
+    if queue:
+        yield GaugeMetricFamily("hotline_asr_queue_depth", "Utterances waiting to be decoded", value=queue["depth"])
+        yield GaugeMetricFamily("hotline_asr_expected_wait_seconds", "Wait a new utterance would have for its text",
+                                value=queue["expected_wait_s"])
+        yield GaugeMetricFamily("hotline_asr_decode_seconds", "Recent decode time per batch (moving average)",
+                                value=queue["decode_s_ewma"])
 
 
 def _database_families(session: Session, now: datetime) -> Iterator[Metric]:
@@ -119,6 +157,7 @@ class Readiness:
     settings: Settings
     factory: sessionmaker[Session]
     script_heads: frozenset[str]
+    recognition: RemoteEngine | None = None
 
     def check(self) -> tuple[bool, dict[str, Any]]:
         checks: dict[str, Any] = {}
@@ -137,7 +176,7 @@ class Readiness:
             checks["migrations"] = "unknown"
             ready = False
         # Without a model calls still work (recorded, transcribed by a person): reported, not fatal.
-        checks["asr"] = _asr_status(self.settings)
+        checks["asr"] = _asr_status(self.settings, self.recognition)
         if self.settings.ready_requires_agi:
             host, port = self.settings.agi_host, self.settings.agi_port
             agi_ok = _port_listening(host, port)
@@ -146,10 +185,23 @@ class Readiness:
         return ready, checks
 
 
-def _asr_status(settings: Settings) -> str:
-    if settings.asr_engine != "vosk":
+def _asr_status(settings: Settings, recognition: RemoteEngine | None) -> str:
+    """Which engine and model serve (the service's own word where there is one)."""
+    if recognition is not None:
+        try:
+            status = recognition.service_status()
+        except RecognitionError as exc:
+            return f"degraded: recognition service not answering ({exc}); calls go to a person"
+        if not status.get("available"):
+            return f"degraded: {status.get('status', 'no engine')} (calls go to a person)"
+        return f"ok: {status.get('model', '')} ({status.get('status', '')})"
+    if settings.asr_engine not in ("auto", "vosk", "whisper"):
         return f"engine {settings.asr_engine}"
-    return "ok" if model_files_present(settings.vosk_model_dir) else "degraded: no Vosk model (calls go to a person)"
+    if settings.asr_engine != "whisper" and model_files_present(settings.vosk_model_dir):
+        return f"ok: vosk ({settings.vosk_model_dir})"
+    if settings.asr_engine != "vosk" and whisper_files_present(settings.whisper_model_dir):
+        return f"ok: whisper ({settings.whisper_model_dir})"
+    return "degraded: no recognition model installed (calls go to a person)"
 
 
 def _port_listening(host: str, port: int) -> bool:
@@ -192,9 +244,11 @@ def _listening_ports() -> set[int] | None:
 def router_for(settings: Settings, factory: sessionmaker[Session]) -> APIRouter:
     """/metrics and /ready for one app, with their registry and spool reader built here, once."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(HotlineCollector(factory, TurnLatencyReader(settings.home)))
+    recognition = (RemoteEngine(settings.asr_socket, connect_timeout_s=_PROBE_TIMEOUT_S)
+                   if settings.asr_service else None)
+    registry.register(HotlineCollector(factory, TurnLatencyReader(settings.home), recognition))
     script = ScriptDirectory.from_config(alembic_config(settings.db_url))
-    readiness = Readiness(settings, factory, frozenset(script.get_heads()))
+    readiness = Readiness(settings, factory, frozenset(script.get_heads()), recognition)
     router = APIRouter(tags=["operations"])
 
     @router.get("/metrics", response_class=Response,

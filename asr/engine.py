@@ -185,22 +185,53 @@ def segment(text: str, known: Callable[[str], bool], max_word: int = 6) -> list[
 
 
 def load_engine(settings: Settings) -> AsrEngine:
-    if settings.asr_engine == "vosk":
-        model_dir = settings.vosk_model_dir
-        if not model_files_present(model_dir):
-            reason = f"Vosk model not found at {model_dir}; run 'hotline setup' where the network allows."
-            return _unavailable(reason)
-        try:
-            return VoskEngine(model_dir)
-        except Exception as exc:  # a corrupt model must not stop calls being taken
-            return _unavailable(f"Vosk model at {model_dir} failed to load ({exc}).")
-    module_name, sep, attr = settings.asr_engine.partition(":")
+    """The engine `asr_engine` names; "auto" is Vosk where its model is installed, else Whisper. An engine
+    whose model is missing or broken gives way to UnavailableEngine: calls are still taken and recorded."""
+    choice = settings.asr_engine
+    if choice in ("auto", "vosk", "whisper"):
+        reasons = []
+        for name in ("vosk", "whisper") if choice == "auto" else (choice,):
+            loaded, reason = _load_builtin(name, settings)
+            if loaded is not None:
+                log.info("%s", loaded.status)
+                return loaded
+            reasons.append(reason)
+        return _unavailable(" ".join(reasons))
+    module_name, sep, attr = choice.partition(":")
     if not sep or not module_name or not attr:
-        raise ValueError(f"asr_engine must be 'vosk' or 'module:callable', not {settings.asr_engine!r}")
+        raise ValueError(f"asr_engine must be 'auto', 'vosk', 'whisper' or 'module:callable', not {choice!r}")
     factory = getattr(importlib.import_module(module_name), attr)
     engine: AsrEngine = factory(settings)
     log.info("%s", engine.status)
     return engine
+
+
+def _load_builtin(name: str, settings: Settings) -> tuple[AsrEngine | None, str]:
+    if name == "vosk":
+        model_dir = settings.vosk_model_dir
+        if not model_files_present(model_dir):
+            return None, f"Vosk model not found at {model_dir}; run 'hotline setup' where the network allows."
+        try:
+            return VoskEngine(model_dir), ""
+        except Exception as exc:  # a corrupt model must not stop calls being taken
+            return None, f"Vosk model at {model_dir} failed to load ({exc})."
+    from asr.whisper import model_files_present as whisper_files_present
+
+    model_dir = settings.whisper_model_dir
+    if not whisper_files_present(model_dir):
+        return None, f"Whisper model not found at {model_dir}; run 'hotline setup'."
+    try:
+        from asr.whisper import WhisperOptions
+        from asr.whisper_engine import WhisperEngine
+
+        options = WhisperOptions(model_dir=model_dir, device=settings.whisper_device,
+                                 compute_type=settings.whisper_compute_type, cpu_threads=settings.whisper_cpu_threads,
+                                 workers=settings.whisper_workers, beam_size=settings.whisper_beam_size,
+                                 initial_prompt=settings.whisper_initial_prompt)
+        return WhisperEngine(options, max_batch=settings.asr_max_batch, max_wait_s=settings.asr_max_wait_s,
+                             result_timeout_s=settings.asr_result_timeout_s), ""
+    except Exception as exc:  # same: a model that does not load leaves calls to people, not to errors
+        return None, f"Whisper model at {model_dir} failed to load ({exc})."
 
 
 def _unavailable(reason: str) -> UnavailableEngine:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from asr.audio import RATE, SAMPLE_WIDTH, VoiceActivity
 from asr.engine import AsrEngine, CallInfo
+from asr.errors import RecognitionError
 from asr.follower import follow_wav
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ class Heard:
     speech_seconds: float  # voice activity, independent of the recogniser
     audio_seconds: float
     finish_ms: float  # time spent in finish(): decode left after the recording closed
+    failure: str = ""  # '' or why the recogniser gave no text (asr.errors kinds: busy, unavailable, failed)
 
 
 class TurnListener:
@@ -48,9 +50,12 @@ class TurnListener:
         self._appear_timeout_s = appear_timeout_s
         self._done = threading.Event()  # the recording is closed: read to EOF and stop
         self._stop = threading.Event()  # hang-up or overrun: stop now
+        self.consumed = threading.Event()  # the whole recording has been read (voice activity is final)
         self._thread: threading.Thread | None = None
         self._bytes = 0
         self._heard: Heard | None = None
+        self._text: str | None = None
+        self._failure = ""
         self.error: Exception | None = None
         self._label = f"call {call.call_id} turn {call.turn}"
 
@@ -78,9 +83,37 @@ class TurnListener:
         except Exception as exc:  # keep the call going: the turn just yields what was decoded
             self.error = exc
             log.warning("%s: listening to %s failed: %s", self._label, path, exc)
+        self.consumed.set()
+        if not self._stop.is_set():
+            self._decode()  # here, not in finish(): the flow can play something meanwhile
 
-    def finish(self, timeout_s: float = 3.0) -> Heard:
-        """Call after RECORD FILE returned (the file is closed): decode the rest, return the turn."""
+    def _decode(self) -> None:
+        try:
+            self._text = self._recognizer.result()
+        except RecognitionError as exc:
+            self._text, self._failure = "", exc.kind
+            log.warning("%s: no text from the recogniser (%s): %s", self._label, exc.kind, exc)
+        except Exception as exc:
+            self._text, self._failure = "", "failed"
+            log.exception("%s: recogniser failed: %s", self._label, exc)
+
+    def close(self) -> None:
+        """The recording is closed: decoding of what is left starts now, in the listener's thread."""
+        self._done.set()
+
+    @property
+    def speech_seconds(self) -> float:
+        return self._vad.speech_seconds
+
+    def wait(self, timeout_s: float) -> bool:
+        """True once the text is ready (or there will be none); False while decoding goes on."""
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            return not self._thread.is_alive()
+        return True
+
+    def finish(self, timeout_s: float = 25.0) -> Heard:
+        """Call after RECORD FILE returned (the file is closed): wait for the text, return the turn."""
         t0 = time.perf_counter()
         self._done.set()
         return self._conclude(timeout_s, t0)
@@ -108,8 +141,11 @@ class TurnListener:
                 # A recogniser busy in another thread must not be touched: give up on the text.
                 log.warning("%s: decode overran %.1f s", self._label, timeout_s)
                 self._stop.set()
+                self._failure = "busy"
                 return self._make("", t0)
-        return self._make(self._recognizer.result(), t0)
+        if self._text is None:  # stopped early (hang-up): decode what was heard, in this thread
+            self._decode()
+        return self._make(self._text or "", t0)
 
     def _make(self, text: str, t0: float) -> Heard:
         self._heard = Heard(
@@ -117,5 +153,6 @@ class TurnListener:
             speech_seconds=self._vad.speech_seconds,
             audio_seconds=self._bytes / (RATE * SAMPLE_WIDTH),
             finish_ms=(time.perf_counter() - t0) * 1000,
+            failure=self._failure,
         )
         return self._heard

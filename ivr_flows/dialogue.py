@@ -13,6 +13,7 @@ from pathlib import Path
 
 from agi.errors import AgiHangup
 from asr.engine import CallInfo
+from asr.listen import Heard as Listened
 from asr.listen import TurnListener
 from hotline.turn_spool import record_turn
 from ivr_flows.callstore import CallStore
@@ -21,6 +22,10 @@ from ivr_flows.ports import CallServices, Channel
 log = logging.getLogger(__name__)
 
 ALL_DIGITS = "0123456789*#"
+# After the caller stops, a text not ready within this long gets an acknowledgement first ("好的，请稍等"):
+# the caller never hears dead air while a slower recogniser (Whisper) decodes.
+ACK_AFTER_S = 0.05
+ACK_MIN_SPEECH_S = 0.3
 MIN_FREE_BYTES = 1_000_000  # a whole 60 s turn of 8 kHz 16-bit audio, with room to spare
 WAV_HEADER_BYTES = 44
 
@@ -31,6 +36,12 @@ def _free_bytes(directory: Path) -> int | None:
     except OSError:
         return None  # not there (yet): RECORD FILE and the check after it will tell
     return st.f_bavail * st.f_frsize
+
+
+def _held(listener: TurnListener, below_s: float) -> bool:
+    """Whether a turn is a short fragment of voice (the caller paused mid-sentence, most likely)."""
+    listener.consumed.wait(1.0)  # the last buffer of the recording is read within milliseconds
+    return ACK_MIN_SPEECH_S <= listener.speech_seconds < below_s
 
 
 def _written(wav: Path) -> bool:
@@ -50,6 +61,8 @@ class Heard:
     speech_seconds: float = 0.0
     audio_seconds: float = 0.0
     ended_by: str = ""
+    asr_failure: str = ""  # '' or why the recogniser gave no text (busy, unavailable, failed)
+    pending: bool = False  # held by listen(hold_below_s): text still decoding, see complete_pending()
 
 
 @dataclass
@@ -79,6 +92,7 @@ class Dialogue:
         self.store = store or CallStore(services.session_factory, None, call_id=state.call_id)
         day = datetime.now(UTC).strftime("%Y%m%d")
         self.recording_dir = services.settings.recordings_dir / day / state.call_id
+        self._pending: list[tuple[Heard, TurnListener, int]] = []  # held turns, oldest first
         try:
             self.recording_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:  # spool full or unwritable: Asterisk's RECORD FILE will fail and say so
@@ -127,7 +141,13 @@ class Dialogue:
         return digit
 
     def listen(self, purpose: str, *, silence_s: int, max_s: int, grammar: list[str] | None = None,
-               escape_digits: str = "0") -> Heard:
+               escape_digits: str = "0", ack: str = "", hold_below_s: float = 0.0) -> Heard:
+        """Record one turn. With `ack` (a prompt key), that prompt plays while the turn's text is still being
+        decoded after the caller has spoken; a digit pressed during it counts as the turn's digit.
+
+        With `hold_below_s`, a turn that ended in silence after less voice than that is returned at once
+        with `pending` set and its text still decoding: the flow listens on at once (the caller paused
+        mid-sentence) and the text arrives with `complete_pending()`."""
         st = self.state
         st.turn += 1
         path = self.recording_dir / f"{st.turn:02d}-{purpose}"
@@ -147,6 +167,7 @@ class Dialogue:
         listener.start(path.with_suffix(".wav"))
         heard = Heard(purpose=purpose)
         st.turns.append(heard)
+        turn = st.turn
         try:
             result = self.channel.record(str(path), "wav", escape_digits, timeout_ms=max_s * 1000,
                                          silence_s=silence_s)
@@ -156,24 +177,55 @@ class Dialogue:
                 log.error("call %s turn %d: Asterisk wrote no audio to %s (spool full or unwritable?): "
                           "recording failed", st.call_id, st.turn, path.with_suffix(".wav"))
                 heard.ended_by = "error"
-            # Asterisk has closed the file, hangup included: decode it to the end.
-            got = listener.finish()
-            heard.text, heard.speech_seconds, heard.audio_seconds = (
-                got.text, got.speech_seconds, got.audio_seconds)
+            # Asterisk has closed the file, hangup included: decode it to the end (in the listener's thread).
+            listener.close()
+            if hold_below_s and result.reason == "silence" and _held(listener, hold_below_s):
+                heard.speech_seconds = listener.speech_seconds
+                heard.pending = True
+                self._pending.append((heard, listener, turn))
+                st.recording_ended_at = None  # the caller is still talking: no bot turn to time
+                return heard
+            if ack and result.reason != "hangup" and not heard.digit:
+                heard.digit = self._acknowledge(listener, ack, escape_digits) or heard.digit
+            self._take(heard, listener.finish())
             if result.reason == "hangup":
                 raise AgiHangup("caller hung up while recording")
         except AgiHangup:
             heard.ended_by = "hangup"
             if not heard.audio_seconds:  # the command itself failed: keep what was decoded so far
                 listener.abort()
-                got = listener.heard_so_far()
-                heard.text, heard.speech_seconds, heard.audio_seconds = (
-                    got.text, got.speech_seconds, got.audio_seconds)
+                self._take(heard, listener.heard_so_far())
             raise
         finally:
-            self.store.finish_recording(turn=st.turn, audio_seconds=heard.audio_seconds,
-                                        speech_seconds=heard.speech_seconds, transcript=heard.text,
-                                        ended_by=heard.ended_by)
-            log.info("call %s turn %d %s: %.1f s speech, %d chars, ended by %s", st.call_id, st.turn,
-                     purpose, heard.speech_seconds, len(heard.text), heard.ended_by)
+            if not heard.pending:
+                self._store_turn(heard, turn)
+                self.complete_pending()  # a fragment held before this turn: its text has had time to arrive
         return heard
+
+    def complete_pending(self) -> None:
+        """Wait for the text of held turns (listen's `hold_below_s`) and store it; safe after a hang-up."""
+        while self._pending:
+            heard, listener, turn = self._pending.pop(0)
+            self._take(heard, listener.finish())
+            heard.pending = False
+            self._store_turn(heard, turn)
+
+    @staticmethod
+    def _take(heard: Heard, got: Listened) -> None:
+        heard.text, heard.speech_seconds, heard.audio_seconds = got.text, got.speech_seconds, got.audio_seconds
+        heard.asr_failure = got.failure
+
+    def _store_turn(self, heard: Heard, turn: int) -> None:
+        self.store.finish_recording(turn=turn, audio_seconds=heard.audio_seconds,
+                                    speech_seconds=heard.speech_seconds, transcript=heard.text,
+                                    ended_by=heard.ended_by)
+        log.info("call %s turn %d %s: %.1f s speech, %d chars, ended by %s%s", self.state.call_id, turn,
+                 heard.purpose, heard.speech_seconds, len(heard.text), heard.ended_by,
+                 f", no text ({heard.asr_failure})" if heard.asr_failure else "")
+
+    def _acknowledge(self, listener: TurnListener, key: str, escape_digits: str) -> str:
+        """Play `key` if the caller spoke and the text is not ready at once; the digit that cut it, or ''."""
+        listener.consumed.wait(1.0)  # the last buffer of the recording is read within milliseconds
+        if listener.speech_seconds < ACK_MIN_SPEECH_S or listener.wait(ACK_AFTER_S):
+            return ""
+        return self.say(key, escape_digits)

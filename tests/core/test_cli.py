@@ -20,9 +20,12 @@ def test_setup_without_network_says_so_and_keeps_working(tmp_path: Path) -> None
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     home = tmp_path / "home"
-    r = _hotline(home, "setup", HOTLINE_VOSK_MODEL_URL=f"http://127.0.0.1:{port}/model.zip")
+    # A city's own Whisper directory that is not there: nothing is installed for it, and nothing loads.
+    r = _hotline(home, "setup", HOTLINE_VOSK_MODEL_URL=f"http://127.0.0.1:{port}/model.zip",
+                 HOTLINE_WHISPER_MODEL_PATH=str(tmp_path / "no-whisper"))
     assert r.returncode == 0, r.stderr
-    assert "Vosk model not installed" in r.stdout and "operator transcription" in r.stdout
+    assert "Vosk model not installed" in r.stdout
+    assert "speech recognition: ASR unavailable" in r.stdout and "operator transcription" in r.stdout
     assert (home / "hotline.db").exists()
     assert list((home / "prompts" / "cache").glob("*.wav"))
     assert (home / "asterisk" / "etc" / "extensions.conf").exists()

@@ -36,6 +36,11 @@ def router() -> Router:
 @pytest.fixture
 def make_services(settings: Settings, session_factory: sessionmaker[Session],
                   router: Router) -> Iterator[Callable[..., CallServices]]:
+    # One fake step is one recording here: no silent windows listened through again, no fragments held
+    # (tests/flows/test_turn_windows.py covers both).
+    settings.request_start_wait_s = 0.0
+    settings.request_hold_below_s = 0.0
+
     def make(script: list[str] | None = None, asr: object | None = None) -> CallServices:
         engine = asr if asr is not None else ScriptedAsrEngine({CALLER: script or []})
         return CallServices(settings=settings, session_factory=session_factory, prompts=NamedPrompts(),
