@@ -34,11 +34,13 @@ def build_call_services(settings: Settings, db: Database) -> CallServices:
     before calls fork off."""
     from ivr_flows.ports import CallServices
     from prompts.render import PromptStore
+    from routing import gist
     from routing.classify import Router
 
     asr = build_recognition_client(settings)
     log.log(logging.INFO if asr.available else logging.WARNING, "%s", asr.status)
     router = Router.load(settings.router_model_file)
+    gist.warm()  # the read-back's dictionary, loaded before calls fork off
     prompts = PromptStore(settings.prompts_dir)
     return CallServices(settings=settings, session_factory=db.session_factory, prompts=prompts,
                         asr=asr, router=router)

@@ -22,6 +22,7 @@ from ivr_flows.escapes import (
 )
 from ivr_flows.ports import CallServices, Channel, ClassificationLike
 from ivr_flows.replay import replay_file
+from routing.gist import gist_of
 from tickets.models import CallOutcome
 from tickets.schemas import DepartmentCandidate, TicketDraft
 
@@ -163,7 +164,8 @@ class IntakeFlow:
         cfg = self.services.settings
         c = self.u.classification
         summary = c.summary if c and c.summary else self.u.request
-        text = summary + (f"，地点是{self.u.place}" if self.u.place else "") + "。"
+        text = gist_of(self.u.request, category=c.category if c else "", type_=c.type if c else "",
+                       place=self.u.place, summary=summary) + "。"
         failures = 0
         while True:
             digit = self.d.say_then_text("readback_intro", text, escape_digits="012") or self.d.say(
