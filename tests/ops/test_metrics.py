@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agi.masking import mask_number
 from api.app import create_app
+from asr.engine import CallInfo
 from callbacks.models import CallbackJob, JobState
 from hotline import logs
 from hotline.db import transaction
@@ -276,3 +277,37 @@ def test_not_ready_and_metrics_still_answer_when_the_database_is_gone(tmp_path: 
     assert r.status_code == 503 and r.json()["checks"]["database"].startswith("unavailable")
     m = scrape(client)
     assert m[("hotline_database_up", ())] == 0
+
+
+# -- recognition -------------------------------------------------------------------------------
+
+
+def test_ready_and_metrics_say_which_engine_serves_and_how_its_turns_ended(
+        settings: Settings, session_factory: sessionmaker[Session], tmp_path: Path) -> None:
+    import threading
+
+    from asr.client import RemoteEngine
+    from asr.service import RecognitionService
+    from tests.doubles.scripted_asr import ScriptedAsrEngine
+
+    app_settings = settings.model_copy(update={"ready_requires_agi": False, "asr_socket_path": tmp_path / "a.sock"})
+    client = TestClient(create_app(app_settings, session_factory))
+    body = client.get("/ready").json()
+    assert body["checks"]["asr"].startswith("degraded: recognition service not answering")
+    assert scrape(client)[("hotline_asr_service_up", ())] == 0
+
+    service = RecognitionService(ScriptedAsrEngine({"*": ["路灯坏了"]}), tmp_path / "a.sock")
+    threading.Thread(target=service.serve_forever, daemon=True).start()
+    try:
+        call = CallInfo(call_id="c", caller="", turn=1, purpose="request")
+        rec = RemoteEngine(tmp_path / "a.sock").recognizer(grammar=None, call=call)
+        rec.accept(bytes(16000))  # silence: the double answers ''
+        assert rec.result() == ""
+        assert client.get("/ready").json()["checks"]["asr"].startswith("ok: ScriptedAsrEngine")
+        m = scrape(client)
+        assert m[("hotline_asr_service_up", ())] == 1
+        assert m[("hotline_asr_turns_total", (("result", "ok"),))] == 1
+        assert m[("hotline_asr_engine_info", (("available", "true"), ("model", "ScriptedAsrEngine")))] == 1
+    finally:
+        service.shutdown()
+
