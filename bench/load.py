@@ -38,6 +38,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+CLIPS = REPO.parent / "shared" / "audio" / "mandarin-real"
 
 from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
@@ -223,9 +224,17 @@ def check(settings: Settings, driver: Driver, ids: list[str], wall_s: float) -> 
                    owed=len(owed), marked=len(marked))
 
 
-def burst(stack: Stack, driver: Driver, voice: PromptStore, n: int, offset: int) -> Outcome:
+def burst(stack: Stack, driver: Driver, voice: PromptStore, n: int, offset: int,
+          real_speech: list[Path] | None = None) -> Outcome:
     yes = voice.text_path("对。") + ".wav"
-    steps = [prepare_steps(stack.settings, Path(voice.text_path(f"{LAMP}。") + ".wav"), [yes]) for _ in range(n)]
+    if real_speech:
+        # A real recogniser needs real speech: each caller plays one of the real clips, gives no place
+        # (silence if asked) and confirms on the keypad.
+        steps = [prepare_steps(stack.settings, real_speech[i % len(real_speech)], ["silence:2", "dtmf:1"])
+                 for i in range(n)]
+    else:
+        steps = [prepare_steps(stack.settings, Path(voice.text_path(f"{LAMP}。") + ".wav"), [yes])
+                 for _ in range(n)]
     t0 = time.monotonic()
     ids = [driver.originate("intake", s, f"1391{offset + i:07d}") for i, s in enumerate(steps)]
     for u in ids:
@@ -381,6 +390,8 @@ def main() -> int:
     ap.add_argument("--day-calls", type=int, default=10_400)
     ap.add_argument("--minutes", type=float, default=15, help="the peak day compressed into this long")
     ap.add_argument("--seed", type=int, default=12345)
+    ap.add_argument("--engine", choices=["scripted", "whisper"], default="scripted",
+                    help="whisper: the real recogniser, and the real clips of ../shared/audio as callers (bursts)")
     ap.add_argument("--callbacks", type=int, default=-1,
                     help="peak day: callbacks to make meanwhile (default: a tenth of --day-calls)")
     ap.add_argument("--callback-concurrency", type=int, default=8)
@@ -418,8 +429,16 @@ def run(args: argparse.Namespace) -> int:
         n_callbacks = (args.day_calls // 10 if args.callbacks < 0 else args.callbacks) if args.peak_day else 0
         script.write_text(json.dumps({"*": [LAMP, "对"]} | {callback_number(i): ["满意"] for i in range(n_callbacks)},
                                      ensure_ascii=False), encoding="utf-8")
-        engine = {"asr_engine": "tests.doubles.scripted_asr:scripted_engine", "asr_engine_options": str(script)}
-        if Settings().vosk_model_dir.exists():
+        engine: dict[str, str] = {"asr_engine": "tests.doubles.scripted_asr:scripted_engine",
+                                  "asr_engine_options": str(script)}
+        real_speech: list[Path] | None = None
+        if args.engine == "whisper":
+            from asr.whisper_install import ensure_whisper_base
+
+            model = ensure_whisper_base(Settings().whisper_model_dir)
+            engine = {"asr_engine": "whisper", "whisper_model_path": str(model)}
+            real_speech = sorted(CLIPS.glob("*.wav"))
+        elif Settings().vosk_model_dir.exists():
             engine = {"vosk_model_path": str(Settings().vosk_model_dir)}
         os.environ["PYTHONPATH"] = str(REPO)
         settings = Settings(home=home, api_port=free_port(), agi_port=free_port(), ami_port=free_port(),
@@ -434,7 +453,9 @@ def run(args: argparse.Namespace) -> int:
         stack.start()
         driver = Driver(settings)
         cpu = CpuMeter(stack)
-        figures: list[str] = [f"asr={'scripted-double' if 'asr_engine' in engine else 'vosk'}",
+        asr_name = engine.get("asr_engine", "vosk").replace("tests.doubles.scripted_asr:scripted_engine",
+                                                            "scripted-double")
+        figures: list[str] = [f"asr={asr_name}",
                               f"db={settings.db_url.split(':', 1)[0].split('+')[0]}"]
         sampler = BackendSampler(settings.db_url) if settings.db_url.startswith("postgresql") else None
         lost = 0
@@ -461,7 +482,7 @@ def run(args: argparse.Namespace) -> int:
             else:
                 offset = 0
                 for n in (int(x) for x in args.calls.split(",")):
-                    o = burst(stack, driver, voice, n, offset)
+                    o = burst(stack, driver, voice, n, offset, real_speech)
                     offset += n
                     used = cpu.per_call(n)
                     print(f"{n} at once:", json.dumps({"calls": o.calls, "tickets": o.tickets, "lost": o.lost,
