@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 WHISPER_RATE = 16000
 FRAMES_PER_SECOND = 100  # Whisper's mel hop is 10 ms
 MAX_WINDOW_FRAMES = 3000  # the model's 30 s window
-RETRY_FULL_WINDOW = frozenset({"repetition", "too_fast", "low_confidence"})
+# Loops only: a low-confidence short window rarely reads better over 30 s, and noise would pay ~3 s for it.
+RETRY_FULL_WINDOW = frozenset({"repetition", "too_fast"})
 MODEL_FILES = ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt")
 
 # Phrases Whisper is known to produce from silence, noise or music (its training subtitles), and the
@@ -65,7 +66,7 @@ HALLUCINATIONS = (
 class Guards:
     """Thresholds past which a decode is not believed (Whisper's own defaults, and ours)."""
 
-    min_speech_s: float = 0.3  # voice activity below this: not decoded at all
+    min_speech_s: float = 0.1  # voice activity below this: not decoded (a one-syllable 对 shows ~0.15 s)
     no_speech_prob: float = 0.6  # with avg_logprob below `low_logprob`: silence
     low_logprob: float = -1.0
     # Whatever no_speech says: too unsure to use. The real clips score -0.05 to -1.01 at 8 kHz; loud line

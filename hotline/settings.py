@@ -61,7 +61,10 @@ class Settings(BaseSettings):
     request_start_wait_s: float = 5.0
     request_hold_below_s: float = 2.0
     request_max_s: int = 60
-    answer_silence_s: int = 2  # callers pause before answering; the pause counts as silence
+    # Short answers (对 / 满意) too: callers pause before answering and the pause counts as silence, so a
+    # window without voice is listened through again up to answer_start_wait_s.
+    answer_silence_s: int = 1
+    answer_start_wait_s: float = 4.0
     answer_max_s: int = 6
     place_max_s: int = 20
 

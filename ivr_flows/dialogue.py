@@ -26,6 +26,7 @@ ALL_DIGITS = "0123456789*#"
 # the caller never hears dead air while a slower recogniser (Whisper) decodes.
 ACK_AFTER_S = 0.05
 ACK_MIN_SPEECH_S = 0.3
+NOT_BEGUN_BELOW_S = 0.1  # a one-syllable 对 through µ-law shows ~0.15 s of voice
 MIN_FREE_BYTES = 1_000_000  # a whole 60 s turn of 8 kHz 16-bit audio, with room to spare
 WAV_HEADER_BYTES = 44
 
@@ -36,6 +37,14 @@ def _free_bytes(directory: Path) -> int | None:
     except OSError:
         return None  # not there (yet): RECORD FILE and the check after it will tell
     return st.f_bavail * st.f_frsize
+
+
+def joined(first: Heard, more: Heard) -> Heard:
+    """Two recordings of one utterance (the caller paused between them) as one turn."""
+    return Heard(purpose=first.purpose, text=first.text + more.text, digit=more.digit,
+                 speech_seconds=first.speech_seconds + more.speech_seconds,
+                 audio_seconds=first.audio_seconds + more.audio_seconds, ended_by=more.ended_by,
+                 asr_failure=first.asr_failure or more.asr_failure, acknowledged=more.acknowledged)
 
 
 def _held(listener: TurnListener, below_s: float) -> bool:
@@ -63,6 +72,7 @@ class Heard:
     ended_by: str = ""
     asr_failure: str = ""  # '' or why the recogniser gave no text (busy, unavailable, failed)
     pending: bool = False  # held by listen(hold_below_s): text still decoding, see complete_pending()
+    acknowledged: bool = False  # the ack prompt played while the text was being decoded
 
 
 @dataclass
@@ -186,7 +196,8 @@ class Dialogue:
                 st.recording_ended_at = None  # the caller is still talking: no bot turn to time
                 return heard
             if ack and result.reason != "hangup" and not heard.digit:
-                heard.digit = self._acknowledge(listener, ack, escape_digits) or heard.digit
+                heard.acknowledged, digit = self._acknowledge(listener, ack, escape_digits)
+                heard.digit = digit or heard.digit
             self._take(heard, listener.finish())
             if result.reason == "hangup":
                 raise AgiHangup("caller hung up while recording")
@@ -201,6 +212,26 @@ class Dialogue:
                 self._store_turn(heard, turn)
                 self.complete_pending()  # a fragment held before this turn: its text has had time to arrive
         return heard
+
+    def hear(self, purpose: str, *, silence_s: int, max_s: int, start_wait_s: float = 0.0,
+             hold_below_s: float = 0.0, grammar: list[str] | None = None, escape_digits: str = "0",
+             ack: str = "") -> Heard:
+        """One turn of the caller's in short silence windows. A window in which the caller has not begun
+        is listened through again, without a word, until `start_wait_s` have passed; a first fragment with
+        less voice than `hold_below_s` (a pause mid-sentence) is joined with what follows."""
+        waited = 0.0
+        while True:
+            heard = self.listen(purpose, silence_s=silence_s, max_s=max_s, grammar=grammar,
+                                escape_digits=escape_digits, ack=ack, hold_below_s=hold_below_s)
+            if heard.pending:
+                more = self.listen(purpose, silence_s=silence_s, max_s=max_s, grammar=grammar,
+                                   escape_digits=escape_digits, ack=ack)
+                return joined(heard, more)  # listen() completed the held fragment before returning
+            waited += silence_s  # a silent window lasts at least this long
+            not_begun = heard.ended_by == "silence" and not heard.digit and not heard.text \
+                and heard.speech_seconds < NOT_BEGUN_BELOW_S
+            if not (not_begun and waited < start_wait_s):
+                return heard
 
     def complete_pending(self) -> None:
         """Wait for the text of held turns (listen's `hold_below_s`) and store it; safe after a hang-up."""
@@ -223,9 +254,9 @@ class Dialogue:
                  heard.purpose, heard.speech_seconds, len(heard.text), heard.ended_by,
                  f", no text ({heard.asr_failure})" if heard.asr_failure else "")
 
-    def _acknowledge(self, listener: TurnListener, key: str, escape_digits: str) -> str:
-        """Play `key` if the caller spoke and the text is not ready at once; the digit that cut it, or ''."""
+    def _acknowledge(self, listener: TurnListener, key: str, escape_digits: str) -> tuple[bool, str]:
+        """Play `key` if the caller spoke and the text is not ready at once: (played, the digit that cut it)."""
         listener.consumed.wait(1.0)  # the last buffer of the recording is read within milliseconds
         if listener.speech_seconds < ACK_MIN_SPEECH_S or listener.wait(ACK_AFTER_S):
-            return ""
-        return self.say(key, escape_digits)
+            return False, ""
+        return True, self.say(key, escape_digits)

@@ -48,14 +48,6 @@ class Understood:
     emergency: str = ""
 
 
-def joined(first: Heard, more: Heard) -> Heard:
-    """Two recordings of one utterance (the caller paused between them) as one turn."""
-    return Heard(purpose=first.purpose, text=first.text + more.text, digit=more.digit,
-                 speech_seconds=first.speech_seconds + more.speech_seconds,
-                 audio_seconds=first.audio_seconds + more.audio_seconds, ended_by=more.ended_by,
-                 asr_failure=first.asr_failure or more.asr_failure)
-
-
 class Transfer(Exception):
     """Leave the conversation for a person or an emergency line."""
 
@@ -143,22 +135,10 @@ class IntakeFlow:
             self._check(digit=self.d.say("repeat"))
 
     def _hear(self, purpose: str, *, max_s: int) -> Heard:
-        """A free-speech turn in short silence windows: a slow start is waited out without a word, and a short
-        first fragment (the caller paused mid-sentence) is joined with what the caller says next."""
+        """Free speech (the request, the place): 1 s windows, a slow start waited out, pauses joined."""
         cfg = self.services.settings
-        waited = 0.0
-        while True:
-            heard = self.d.listen(purpose, silence_s=cfg.request_silence_s, max_s=max_s, ack="ack",
-                                  hold_below_s=cfg.request_hold_below_s)
-            if heard.pending:
-                more = self.d.listen(purpose, silence_s=cfg.request_silence_s, max_s=max_s, ack="ack")
-                return joined(heard, more)  # listen() completed the held fragment before returning
-            not_started = heard.ended_by == "silence" and not heard.digit and not heard.text \
-                and heard.speech_seconds < MIN_SPEECH_S
-            waited += cfg.request_silence_s  # a silent window lasts at least this long
-            if not_started and waited < cfg.request_start_wait_s:
-                continue
-            return heard
+        return self.d.hear(purpose, silence_s=cfg.request_silence_s, max_s=max_s, start_wait_s=cfg.request_start_wait_s,
+                           hold_below_s=cfg.request_hold_below_s, ack="ack")
 
     def _confirm(self) -> bool:
         cfg = self.services.settings
@@ -167,14 +147,22 @@ class IntakeFlow:
         text = gist_of(self.u.request, category=c.category if c else "", type_=c.type if c else "",
                        place=self.u.place, summary=summary) + "。"
         failures = 0
+        # Where an acknowledgement already filled the wait for the text, the read-back follows it as one
+        # sentence: the intro prompt exists to hide the rendering, which is not needed twice.
+        acknowledged = bool(self.state.turns) and self.state.turns[-1].acknowledged
         while True:
-            digit = self.d.say_then_text("readback_intro", text, escape_digits="012") or self.d.say(
-                "confirm_question", escape_digits="012")
+            if acknowledged:
+                digit = self.d.say_text(self.services.prompts.text("readback_intro") + text, escape_digits="012")
+                acknowledged = False  # a read-back asked again gets the intro
+            else:
+                digit = self.d.say_then_text("readback_intro", text, escape_digits="012")
+            digit = digit or self.d.say("confirm_question", escape_digits="012")
             if digit:
                 self._check(digit=digit)
                 return digit == "1"
-            heard = self.d.listen("confirm", silence_s=cfg.answer_silence_s, max_s=cfg.answer_max_s,
-                                  grammar=CONFIRM_GRAMMAR, escape_digits="012", ack="ack")
+            heard = self.d.hear("confirm", silence_s=cfg.answer_silence_s, max_s=cfg.answer_max_s,
+                                start_wait_s=cfg.answer_start_wait_s, grammar=CONFIRM_GRAMMAR, escape_digits="012",
+                                ack="ack")
             self._check(heard)
             answer = yes_no(heard.text, heard.digit)
             if answer is not None:

@@ -31,6 +31,10 @@ class Prompts(Protocol):
 
     def text_path(self, text: str) -> str: ...
 
+    def text(self, key: str) -> str:
+        """The catalog's words for `key` (to say them within a sentence rendered for the call)."""
+        ...
+
 
 class DepartmentScoreLike(Protocol):
     @property

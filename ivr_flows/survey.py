@@ -133,8 +133,9 @@ class SurveyFlow:
                 found = satisfaction_of("", digit)
                 if found:
                     return found, "dtmf"
-            heard = self.d.listen("satisfaction", silence_s=cfg.answer_silence_s, max_s=cfg.answer_max_s,
-                                  grammar=SATISFACTION_GRAMMAR, escape_digits=ANSWER_DIGITS)
+            heard = self.d.hear("satisfaction", silence_s=cfg.answer_silence_s, max_s=cfg.answer_max_s,
+                                start_wait_s=cfg.answer_start_wait_s,
+                                grammar=SATISFACTION_GRAMMAR, escape_digits=ANSWER_DIGITS)
             self._check(heard)
             found = satisfaction_of(heard.text, heard.digit)
             if found:

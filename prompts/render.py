@@ -75,6 +75,12 @@ class PromptStore:
             raise KeyError(f"no prompt {key!r} in the catalog") from None
         return self.text_path(text)
 
+    def text(self, key: str) -> str:
+        try:
+            return self.catalog[key]
+        except KeyError:
+            raise KeyError(f"no prompt {key!r} in the catalog") from None
+
     def render_all(self) -> dict[str, str]:
         """Render every catalog prompt (cached ones are skipped); returns key → path as path() does."""
         for text in self.catalog.values():

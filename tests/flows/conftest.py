@@ -40,6 +40,7 @@ def make_services(settings: Settings, session_factory: sessionmaker[Session],
     # (tests/flows/test_turn_windows.py covers both).
     settings.request_start_wait_s = 0.0
     settings.request_hold_below_s = 0.0
+    settings.answer_start_wait_s = 0.0
 
     def make(script: list[str] | None = None, asr: object | None = None) -> CallServices:
         engine = asr if asr is not None else ScriptedAsrEngine({CALLER: script or []})

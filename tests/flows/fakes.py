@@ -75,6 +75,9 @@ class NamedPrompts:
     def text_path(self, text: str) -> str:
         return f"text:{text}"
 
+    def text(self, key: str) -> str:
+        return f"<{key}>"
+
 
 @dataclass
 class QueueLeg(FakeChannel):

@@ -97,7 +97,10 @@ def test_the_caller_hears_an_acknowledgement_while_a_slow_recogniser_decodes(
         make_services: Callable[..., CallServices], speech: Callable[[str], bytes]) -> None:
     chan = FakeChannel([Step(speech(REQUEST)), Step(speech("对"))])
     _run(chan, make_services(asr=SlowScriptedDouble({CALLER: [REQUEST, "对"]})))
-    assert chan.played[:3] == ["prompt:greeting", "prompt:ack", "prompt:readback_intro"]
+    # The read-back follows the acknowledgement as one sentence, intro included.
+    assert chan.played[:2] == ["prompt:greeting", "prompt:ack"]
+    assert chan.played[2].startswith("text:<readback_intro>") and "路灯" in chan.played[2]
+    assert "prompt:readback_intro" not in chan.played
 
 
 def test_a_fast_recogniser_needs_no_acknowledgement(make_services: Callable[..., CallServices],
