@@ -118,12 +118,14 @@ def last_voiced_s(wav: Path) -> float | None:
     return last
 
 
-def turn_gaps(events: list[dict[str, str]], intro: str) -> list[tuple[str, float, float | None]]:
+def turn_gaps(events: list[dict[str, str]], ack: str, intro: str,
+              fixed: set[str]) -> list[tuple[str, float, float | None]]:
     """(recording path, speech end → next sound s, speech end → read-back content s or None) per turn.
-    The read-back's content is the sound after the `intro` prompt, before the caller's next turn."""
+
+    The read-back's content is the first sound after the turn rendered for this call (not a fixed prompt),
+    after nothing but the acknowledgement and the read-back's intro."""
     out: list[tuple[str, float, float | None]] = []
     turn: dict[str, Any] | None = None
-    after_intro = False
 
     def close() -> None:
         if turn is not None and turn["sound"] is not None:
@@ -139,14 +141,16 @@ def turn_gaps(events: list[dict[str, str]], intro: str) -> list[tuple[str, float
             close()
             path = command.split()[2].strip('"') + ".wav"
             voiced = last_voiced_s(Path(path))
-            turn = None if voiced is None else {"path": path, "end": ts + voiced, "sound": None, "content": None}
-            after_intro = False
+            turn = None if voiced is None else {"path": path, "end": ts + voiced, "sound": None, "content": None,
+                                                "open": True}
         elif command.upper().startswith("STREAM FILE") and turn is not None:
+            sound = command.split()[2].strip('"')
             if turn["sound"] is None:
                 turn["sound"] = ts
-            if after_intro and turn["content"] is None:
-                turn["content"] = ts
-            after_intro = command.split()[2].strip('"') == intro
+            if turn["open"] and sound not in fixed:
+                turn["content"], turn["open"] = ts, False
+            elif sound not in (ack, intro):
+                turn["open"] = False  # another prompt came first (ask_place, repeat …): no read-back here
     close()
     return out
 
@@ -158,26 +162,32 @@ def through_asterisk(model_dir: Path, rows: list[dict[str, str]], clips: Path) -
     from hotline.stack import Stack
     from prompts.render import PromptStore
 
-    short = next(r["file"] for r in rows if r["file"].startswith("aishell2"))  # 1.5 s of real speech
+    # Each simulated caller plays one step per recording the bot makes: 1 s of silence first (it closes a
+    # request the bot holds open after a pause, or is a window before an answer), then 1.5 s of real
+    # speech for each answer (a confirmation's decode cost; it is not a yes), then 1 on the keypad.
+    short = next(r["file"] for r in rows if r["file"].startswith("aishell2"))
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(home=Path(tmp), api_port=free_port(), agi_port=free_port(), ami_port=free_port(),
                             sip_port=free_port(), simulated_parties=True, queue_timeout_s=10, asr_engine="whisper",
                             whisper_model_path=model_dir)
         stack = Stack(settings)
         stack.start()
-        intro = PromptStore(settings.prompts_dir).path("readback_intro")
+        prompts = PromptStore(settings.prompts_dir)
+        fixed = set(prompts.render_all().values())
+        ack, intro = prompts.path("ack"), prompts.path("readback_intro")
         edits = chars = 0
         gaps: dict[str, list[float]] = {"request": [], "confirm": [], "place": []}
         readback: list[float] = []
         try:
             for row in rows:
                 r = place_call(settings, clips / row["file"], caller="13900000000",
-                               then=[str(clips / short), str(clips / short), "dtmf:1"], until="transfer")
+                               then=["silence:1", str(clips / short), str(clips / short), "dtmf:1"],
+                               until="transfer")
                 # All of the request's recordings: a slow start or a pause mid-sentence makes more than one.
                 text = "".join(x.transcript for x in r.ticket.recordings if x.purpose == "request") if r.ticket else ""
                 e, n = cer_counts(row["transcript"], text)
                 edits, chars = edits + e, chars + n
-                for path, gap, content in turn_gaps(r.events, intro):
+                for path, gap, content in turn_gaps(r.events, ack, intro, fixed):
                     purpose = Path(path).stem.split("-", 1)[1]
                     gaps.setdefault(purpose, []).append(gap * 1000)
                     if purpose == "request" and content is not None:
@@ -204,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clips", type=Path, default=CLIPS, help="folder with manifest.csv")
     parser.add_argument("--model", type=Path, default=None, help="a CTranslate2 Whisper dir (default: base)")
     parser.add_argument("--prompt", default="", help="initial prompt (domain biasing) to measure")
-    parser.add_argument("--beam", type=int, default=1, help="beam size")
+    parser.add_argument("--beam", type=int, default=Settings().whisper_beam_size, help="beam size")
     parser.add_argument("--no-asterisk", action="store_true")
     args = parser.parse_args(argv)
     if not (args.clips / "manifest.csv").is_file():
