@@ -103,16 +103,16 @@ def test_full_desk_cycle_with_isolation_masking_and_audit(desk: Desk) -> None:
     assert detail["sign_by"] and detail["resolve_by"]
 
     # An illegal action: 409, stable id, nothing changed.
-    r = desk.act("lh", tid, "report_result", reason="修好了")
-    assert (r["http"], r["error"]["id"]) == (409, "ticket.invalid_transition")
+    refused = desk.act("lh", tid, "report_result", reason="修好了")
+    assert (refused["http"], refused["error"]["id"]) == (409, "ticket.invalid_transition")
     assert desk.client.get(f"/api/tickets/{tid}", headers=desk.h("lh")).json()["status"] == "dispatched"
 
     assert desk.act("lh", tid, "sign")["http"] == 200
     assert desk.act("lh", tid, "note", reason="已安排电工")["http"] == 200
     assert desk.act("lh", tid, "start")["http"] == 200
     # 下派 to a grid worker below; the grid worker now sees it, the district stays answerable.
-    r = desk.act("lh", tid, "assign", unit_id="longhua.jinmao.binhai.g1")
-    assert r["http"] == 200
+    assigned = desk.act("lh", tid, "assign", unit_id="longhua.jinmao.binhai.g1")
+    assert assigned["http"] == 200
     assert desk.act("lh", tid, "assign", unit_id="meilan.bailong")["error"]["id"] == "invalid_input"
     grid = desk.client.get("/api/tickets", headers=desk.h("grid")).json()
     assert [t["id"] for t in grid["items"]] == [tid]
@@ -123,8 +123,8 @@ def test_full_desk_cycle_with_isolation_masking_and_audit(desk: Desk) -> None:
     assert desk.act("lh", tid, "decide_extension", approved=True)["error"]["id"] == "ticket.forbidden"
     assert desk.act("boss", tid, "decide_extension", approved=True)["http"] == 200
     assert desk.act("boss", tid, "supervise", reason="群众多次反映", level=1)["http"] == 200
-    r = desk.act("lh", tid, "report_result", reason="已更换灯杆, 恢复照明")
-    assert r["http"] == 200 and r["http"] == 200
+    reported = desk.act("lh", tid, "report_result", reason="已更换灯杆, 恢复照明")
+    assert reported["http"] == 200
 
     events = desk.client.get(f"/api/tickets/{tid}", headers=desk.h("op")).json()["events"]
     kinds = [e["kind"] for e in events]
