@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +17,9 @@ CLIP = "funasr_asr_example.wav"  # 5.5 s of speech
 ENGINE = ScriptedAsrEngine({"13800138000": ["小区路灯坏了", "金盘路二十三号"], "*": ["我要投诉"]})
 
 
-def _call(turn: int = 1, caller: str = "13800138000") -> CallInfo:
-    return CallInfo(call_id="call-1", caller=caller, turn=turn, purpose="request")
+def _call(turn: int = 1, caller: str = "13800138000", call_id: str = "") -> CallInfo:
+    # A fresh call unless one is named: the double hands out each call's script in order.
+    return CallInfo(call_id=call_id or uuid.uuid4().hex, caller=caller, turn=turn, purpose="request")
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +44,7 @@ def test_turns_are_consumed_in_order_and_normalised(tmp_path: Path, speech_pcm: 
     texts = []
     for turn in (1, 2, 3):
         path = tmp_path / f"turn{turn}.wav"
-        listener = TurnListener(ENGINE, _call(turn))
+        listener = TurnListener(ENGINE, _call(turn, call_id="in-order"))
         listener.start(path)
         GrowingWavWriter(path, speech_pcm, interval_s=0.001).record()
         texts.append(listener.finish().text)

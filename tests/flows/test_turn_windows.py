@@ -32,7 +32,7 @@ def test_a_slow_start_is_waited_out_without_a_word(settings: Settings, make_serv
                                                    session_factory: sessionmaker[Session]) -> None:
     _windows(settings)
     chan = FakeChannel([Step(SILENCE), Step(SILENCE), Step(speech(REQUEST)), Step(speech("对"))])
-    _run(chan, make_services(["", "", REQUEST, "对"]))
+    _run(chan, make_services([REQUEST, "对"]))
     assert "prompt:repeat" not in chan.played  # nobody was told "没有听清" for taking a breath
     assert chan.played.index("prompt:readback_intro") > 0
     t = _only_ticket(session_factory)
@@ -43,7 +43,7 @@ def test_silence_past_the_start_wait_is_a_failed_turn(settings: Settings, make_s
                                                      speech: Callable[[str], bytes]) -> None:
     _windows(settings)
     chan = FakeChannel([Step(SILENCE)] * 5 + [Step(speech(REQUEST)), Step(speech("对"))])
-    _run(chan, make_services([""] * 5 + [REQUEST, "对"]))
+    _run(chan, make_services([REQUEST, "对"]))
     assert chan.played.count("prompt:repeat") == 1
     assert len(chan.recorded) == 7
 
