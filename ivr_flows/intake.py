@@ -135,10 +135,12 @@ class IntakeFlow:
             self._check(digit=self.d.say("repeat"))
 
     def _hear(self, purpose: str, *, max_s: int) -> Heard:
-        """Free speech (the request, the place): 1 s windows, a slow start waited out, pauses joined."""
+        """Free speech: 1 s windows and a slow start waited out. A short first fragment of the request is
+        joined with what follows (a pause mid-sentence); a place is short by nature and is not held."""
         cfg = self.services.settings
+        hold = cfg.request_hold_below_s if purpose == "request" else 0.0
         return self.d.hear(purpose, silence_s=cfg.request_silence_s, max_s=max_s, start_wait_s=cfg.request_start_wait_s,
-                           hold_below_s=cfg.request_hold_below_s, ack="ack")
+                           hold_below_s=hold, ack="ack")
 
     def _confirm(self) -> bool:
         cfg = self.services.settings

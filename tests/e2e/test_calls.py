@@ -48,7 +48,8 @@ def test_whole_intake_from_real_recorded_speech(stack: Stack, voice: Callable[[s
     r = place_call(stack.settings, clip, caller="13800000004",
                    then=[str(voice("美兰区白龙街道。")), str(voice("对。"))])
     assert r.ticket is not None, r
-    assert r.ticket.confirmed_by_caller
+    heard = [(rec.purpose, rec.transcript, rec.speech_seconds) for rec in r.ticket.recordings]
+    assert r.ticket.confirmed_by_caller, (r.transfer_reason, heard)
     assert "白龙街道" in r.ticket.place
     assert r.ticket.department_id == "hrss"
     assert [rec.purpose for rec in r.ticket.recordings] == ["request", "place", "confirm"]
