@@ -204,7 +204,9 @@ def escape_of(text: str, digit: str = "") -> Escape | None:
         heard = respelled or heard
     if heard in EMERGENCY_LINES:
         return Escape("emergency", f"emergency_{heard}", EMERGENCY_LINES[heard][0])
-    if any(w in text for w in OPERATOR_WORDS) or _asks_operator_by_sound(text, sounds, short):
+    # Written or by sound, a longer utterance needs the word to end a clause or ask for a person:
+    # 人工耳蜗, 本人工作 and a merchant's 客服说 are not requests for our operator.
+    if (short and any(w in text for w in OPERATOR_WORDS)) or _asks_operator_by_sound(text, sounds, short):
         return Escape("operator", "caller_asked_operator")
     return None
 

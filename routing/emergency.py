@@ -43,16 +43,19 @@ _CUES: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = (
         None,
     ),
 )
-_CALL_FOR_HELP = re.compile(r"救命|快来人|快报警")  # alone: violence is the likeliest reason
+# Alone: violence is the likeliest reason. 救命药 is a medicine, 救命钱 money.
+_CALL_FOR_HELP = re.compile(r"救命(?!药|钱|稻草|之恩|恩人)|快来人|快报警")
 
 _CLAUSE_SPLIT = re.compile(r"[，,。.！!？?；;：:\s]+")
 _NEGATED = re.compile(r"(没|没有|不是|并没有|并未|别|不会|防止|避免|差点|险些|差一点)$")
 _NOT_LIVE = re.compile(
     r"隐患|防火|预防|防止|以防|避免|如果|万一|要是|假如|担心|容易|可能会|会不会|演练|演习|宣传|知识|培训|"
-    r"经常|总是|老是|天天|每天|每次|动不动"
+    r"经常|总是|老是|天天|每天|每次|动不动|"
+    r"事件|现象|行为|事实|惨案|一案|案件|频发|司空见惯|层出不穷"  # a kind of event told about, not one now
 )
 _PAST = re.compile(
-    r"上次|上回|之前|以前|以后|之后|后来|前几天|前些天|前段时间|昨天|前天|去年|上个月|上周|上星期|那次|曾经|当时|年前"
+    r"上次|上回|之前|以前|以后|之后|后来|前几天|前些天|前段时间|昨天|前天|去年|上个月|上周|上星期|那次|曾经|当时|年前|"
+    r"\d{1,2}月\d{1,2}[日号]|\d{4}年|[一二三四五六七八九十]{1,3}月[一二三四五六七八九十]{1,3}[日号]"  # a dated story
 )
 _FOLLOW_UP = re.compile(
     r"处理了吗|处理得怎么样|怎么处理|有结果|进展|赔偿|理赔|保险|报销|医保|费用|怎么办理|证明|鉴定|责任认定|"

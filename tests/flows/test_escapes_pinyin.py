@@ -16,6 +16,7 @@ OPERATOR = Escape("operator", "caller_asked_operator")
     "人工", "人功", "仁工", "转人宫", "轉人工", "我要人功", "帮我转人公吧", "人功服务", "我要找接线圆",
     "我要真人", "转客服", "转克服", "克服", "客服",
     "我不想跟机器说话，我要人功", "你们听不懂我的话，帮我转人功服务",
+    "我想问一下社保的事情你们听不懂就转人工", "我家楼下的路灯坏了好几天了我要人工客服",
 ])
 def test_operator_words_heard_as_homophones_are_escapes(text: str) -> None:
     assert escape_of(text) == OPERATOR
@@ -30,6 +31,12 @@ def test_operator_words_heard_as_homophones_are_escapes(text: str) -> None:
     # short ones, where more sound rules apply
     "这个是或者那个", "我想问一下期货的事", "帮我查一下就明白了", "小区里全是泥水", "店里出点问题", "他是重度残疾",
     "我们结婚到现在", "选修课的问题", "自沙溪路", "我是大圩镇人", "听说现在大人", "大家好", "局长达人", "建议打假",
+    # longer ones: the operator word written out, but part of another word or someone else's 客服
+    "建议将城镇聋儿人工耳蜗治疗费纳入城镇居民基本医疗保险", "本人工作三年了单位一直没给我交社保",
+    "我在网店买了电子琴，商家客服说送的课程不算数",
+    # emergency words in a story or as the name of a kind of event, not something happening now
+    "西地省这个救命药什么时候能纳入医保", "市医院最近打人事件频发，现在医生都不敢上班",
+    "8月7日那天医院发生了打架，到现在还没人处理",
 ])
 def test_ordinary_sentences_and_answers_are_not_escapes(text: str) -> None:
     assert escape_of(text) is None
