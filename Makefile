@@ -27,7 +27,8 @@ test: setup
 
 lint: venv
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy $$(ls -d agi asr ivr_flows api tickets routing prompts hotline deadlines \
+	$(VENV)/bin/lint-imports  # the one-way house: .importlinter, ARCHITECTURE.md
+	$(VENV)/bin/mypy $$(ls -d foundation agi asr ivr_flows api tickets routing prompts hotline deadlines \
 	  accounts notify escalation callbacks reports knowledge console tests bench 2>/dev/null)
 
 # Each script ends with one line of key=value figures. bench/load.py takes --calls 1,50,100,200 or

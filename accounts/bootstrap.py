@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from accounts import service
 from accounts.models import User
-from hotline import secrets
+from accounts.roles import Role
+from foundation import secrets
 from routing.catalog import Catalog
-from tickets.lifecycle import Role
 
 ADMIN = "admin"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hotline.errors import Conflict, DomainError, InvalidInput, NotFound
+from foundation.errors import Conflict, DomainError, InvalidInput, NotFound
 
 
 class AuthRequired(DomainError):

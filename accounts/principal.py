@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tickets.lifecycle import Role
+from accounts.roles import Role
 
 CENTER_ROLES = frozenset({Role.OPERATOR, Role.DISPATCHER, Role.ADMIN, Role.SYSTEM})
 

@@ -17,10 +17,10 @@ from accounts.errors import BadCredentials, UnknownUnit, UserExists, UserNotFoun
 from accounts.models import ApiToken, ReadAudit, ReadAuditTicket, Unit, User
 from accounts.passwords import hash_password, verify_password
 from accounts.principal import Principal
-from hotline.errors import InvalidInput
+from accounts.roles import Role
+from foundation.db import utcnow
+from foundation.errors import InvalidInput
 from routing.catalog import Catalog
-from tickets.lifecycle import Role
-from tickets.models import utcnow
 
 UNITS_FILE = Path(__file__).resolve().parent / "units.yaml"
 UNIT_KINDS = ("department", "district", "street", "community", "grid")

@@ -6,7 +6,7 @@
   ``play``, ``record``, ``get_var``, ``set_var``, ``exec_app``.
 - ``agi.server``: ``FastAgiServer``, routing ``agi://host:4573/<path>`` to handlers, one process per call.
 - ``agi.ami`` / ``agi.ami_codec``: a small AMI client (actions by ActionID, event lists, Originate, events).
-- ``agi.masking``: ``mask_number`` for logging caller ids.
+- ``foundation.masking``: ``mask_number`` for logging caller ids.
 
 Nothing here prints: AGI's stdout and both sockets are protocol channels. Use logging.
 """

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from agi.ami_codec import FieldValue, encode_action, is_list_complete, parse_packet, variable_lines
-from agi.masking import mask_number
+from foundation.masking import mask_number
 
 log = logging.getLogger(__name__)
 

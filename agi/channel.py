@@ -26,9 +26,9 @@ from typing import Literal, TextIO
 from asterisk.agi import AGI, AGIDBError
 
 from agi.errors import AgiCommandFailed, AgiHangup
-from agi.masking import mask_number
 from agi.replies import MAX_REPLY_LINE_CHARS, AgiReply, parse_reply, read_env, reply_lines
 from agi.request import MAX_HEADER_LINE_CHARS
+from foundation.masking import mask_number
 
 log = logging.getLogger(__name__)
 

@@ -25,9 +25,9 @@ from typing import Literal, TextIO
 
 from agi.channel import HotlineAGI
 from agi.errors import AgiBadRequest, AgiHangup
-from agi.masking import mask_number
 from agi.replies import read_env
 from agi.request import HEADER_TIMEOUT_S, MAX_HEADER_LINE_CHARS, AgiRequest
+from foundation.masking import mask_number
 
 __all__ = ["AgiRequest", "FastAgiServer", "Handler", "Mode"]
 

@@ -10,7 +10,7 @@ from api import console as console_views
 from api import knowledge as knowledge_views
 from console.hub import PushHub
 from deadlines.policy import Policy
-from hotline.settings import Settings
+from foundation.settings import Settings
 from routing.catalog import load_catalog
 
 

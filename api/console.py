@@ -18,15 +18,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from accounts import service as accounts
 from accounts.principal import Principal
+from accounts.roles import Role
 from api.deps import CatalogDep, CenterDep, PolicyDep, SessionDep, SettingsDep, require_roles
 from console import service
 from console.hub import Message, PushHub
 from console.schemas import CallbackItem, ConfirmForm, ConfirmResult, ScreenPop
-from hotline.db import transaction
-from hotline.errors import InvalidInput
+from foundation.db import transaction
+from foundation.errors import InvalidInput
 from routing.catalog import CATEGORIES
 from routing.types import TYPES
-from tickets.lifecycle import Role
 
 STATIC = Path(__file__).resolve().parent / "static"
 KEEPALIVE_S = 15.0

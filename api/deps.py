@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from accounts import service as accounts
 from accounts.errors import AccessDenied, AuthRequired
 from accounts.principal import ANONYMOUS, Principal
+from accounts.roles import Role
 from deadlines.policy import Policy
-from hotline.db import read_only
-from hotline.settings import Settings
+from foundation.db import read_only
+from foundation.settings import Settings
 from routing.catalog import Catalog
-from tickets.lifecycle import Role
 
 
 def get_settings(request: Request) -> Settings:

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 
-from hotline.errors import DomainError
+from foundation.errors import DomainError
 
 log = logging.getLogger(__name__)
 

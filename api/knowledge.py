@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from accounts.principal import Principal
+from accounts.roles import Role
 from api.deps import CatalogDep, CenterDep, SessionDep, require_roles
 from knowledge import service
 from knowledge.schemas import KbEntryIn, KbEntryPatch, KbEntryRead, KbHit, KbList
-from tickets.lifecycle import Role
 
 router = APIRouter(prefix="/api/kb", tags=["knowledge"])
 EditorDep = Annotated[Principal, Depends(require_roles(Role.DISPATCHER, Role.ADMIN))]

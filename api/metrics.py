@@ -2,7 +2,7 @@
 
 Every gauge is computed from the database at scrape time, so any number of API workers report the
 same values and nothing is lost when a process restarts. Turn latencies come from the AGI call
-processes through the spool in hotline.turn_spool. The registry is this app's own (built when the
+processes through the spool in foundation.turn_spool. The registry is this app's own (built when the
 app is composed): no process-global prometheus_client state.
 """
 
@@ -32,10 +32,10 @@ from asr.errors import RecognitionError
 from asr.model import model_files_present
 from asr.whisper import model_files_present as whisper_files_present
 from callbacks.models import CallbackJob, JobState
-from hotline.db import read_only
-from hotline.migrate import alembic_config
-from hotline.settings import Settings
-from hotline.turn_spool import TurnLatencyReader
+from foundation.db import read_only
+from foundation.migrate import alembic_config
+from foundation.settings import Settings
+from foundation.turn_spool import TurnLatencyReader
 from tickets.models import Call, CallOutcome, Ticket
 from tickets.states import TicketStatus
 

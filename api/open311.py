@@ -19,14 +19,14 @@ from fastapi.routing import APIRoute
 
 from accounts import service as accounts
 from accounts.errors import AccessDenied, AuthRequired
+from accounts.roles import Role
 from api.classifier import RouterDep
 from api.deps import SessionDep, SettingsDep
-from hotline.errors import DomainError, NotFound
-from hotline.settings import Settings
+from foundation.db import utcnow
+from foundation.errors import DomainError, NotFound
+from foundation.settings import Settings
 from tickets import open311
 from tickets.intake import file_request
-from tickets.lifecycle import Role
-from tickets.models import utcnow
 
 FORMATS = ("json", "xml")
 POST_ROLES = frozenset({Role.OPERATOR, Role.SYSTEM})  # client applications act as these users

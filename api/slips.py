@@ -8,8 +8,8 @@ from fastapi import APIRouter, Response
 
 from accounts import service as accounts
 from api.deps import SessionDep, SettingsDep, UserDep
+from foundation.db import utcnow
 from tickets import access, service
-from tickets.models import utcnow
 from tickets.schemas import SlipVerifyRequest, SlipVerifyResult
 from tickets.slip import render_slip, slip_key, verify_slip
 

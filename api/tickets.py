@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query, Request
 
 from accounts import service as accounts
 from api.deps import CatalogDep, PolicyDep, PrincipalDep, SessionDep, UserDep
+from foundation.db import utcnow
 from tickets import access, service, workflow
 from tickets.filters import TicketFilter
 from tickets.lifecycle import allowed_actions
-from tickets.models import utcnow
 from tickets.schemas import ActionRequest, ActionResult, TicketDetail, TicketList, TicketRead
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])

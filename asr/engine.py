@@ -15,7 +15,7 @@ from asr.normalize import normalize_text
 from asr.resample import Upsampler
 
 if TYPE_CHECKING:
-    from hotline.settings import Settings
+    from foundation.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from asr.engine import AsrEngine, CallInfo, load_engine
 from asr.errors import RecognitionError, RecognitionUnavailable
 
 if TYPE_CHECKING:
-    from hotline.settings import Settings
+    from foundation.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -157,7 +157,7 @@ def turn_gaps(events: list[dict[str, str]], ack: str, intro: str,
 
 def through_asterisk(model_dir: Path, rows: list[dict[str, str]], clips: Path) -> dict[str, float]:
     from asr.metrics import cer_counts
-    from hotline.settings import Settings
+    from foundation.settings import Settings
     from hotline.simcall import place_call
     from hotline.stack import Stack
     from prompts.render import PromptStore
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     from asr.whisper import WhisperOptions
     from asr.whisper_engine import WhisperEngine
     from asr.whisper_install import ensure_whisper_base
-    from hotline.settings import Settings
+    from foundation.settings import Settings
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=Path, default=CLIPS, help="folder with manifest.csv")

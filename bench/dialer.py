@@ -29,9 +29,9 @@ from sqlalchemy import func, select  # noqa: E402
 
 from callbacks.models import CallbackAttempt, CallbackJob  # noqa: E402
 from callbacks.rules import WorkflowDeps  # noqa: E402
-from hotline.db import open_database  # noqa: E402
+from foundation.db import open_database  # noqa: E402
+from foundation.settings import Settings  # noqa: E402
 from hotline.roots import build_dialer  # noqa: E402
-from hotline.settings import Settings  # noqa: E402
 from hotline.stack import Stack  # noqa: E402
 from prompts.render import PromptStore  # noqa: E402
 from tests.callbacks.conftest import close_on_call_ticket, report_ticket  # noqa: E402

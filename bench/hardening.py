@@ -115,10 +115,10 @@ def scrape(tmp: Path, tickets: int, turns: int) -> float:
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from hotline import migrate
-    from hotline.db import open_database, transaction
-    from hotline.settings import Settings
-    from hotline.turn_spool import record_turn
+    from foundation import migrate
+    from foundation.db import open_database, transaction
+    from foundation.settings import Settings
+    from foundation.turn_spool import record_turn
     from tickets.models import Ticket
 
     settings = Settings(home=tmp / "home", ready_requires_agi=False)

@@ -47,10 +47,11 @@ from agi.ami import AmiClient, AmiError  # noqa: E402
 from bench.turn_latency import pct  # noqa: E402
 from callbacks.models import CallbackAttempt, CallbackJob  # noqa: E402
 from callbacks.rules import WorkflowDeps  # noqa: E402
-from hotline.asterisk import AsteriskLayout, ami_secret_for  # noqa: E402
-from hotline.db import make_engine, open_database  # noqa: E402
+from foundation.asterisk_layout import AsteriskLayout  # noqa: E402
+from foundation.db import make_engine, open_database  # noqa: E402
+from foundation.settings import Settings  # noqa: E402
+from hotline.asterisk import ami_secret_for  # noqa: E402
 from hotline.roots import build_dialer  # noqa: E402
-from hotline.settings import Settings  # noqa: E402
 from hotline.simcall import prepare_steps  # noqa: E402
 from hotline.stack import Stack  # noqa: E402
 from prompts.render import PromptStore  # noqa: E402

@@ -23,13 +23,13 @@ sys.path.insert(0, str(REPO))
 
 from sqlalchemy import insert, select  # noqa: E402
 
+from agi.callback_dialer import ON_CALL_RECENT  # noqa: E402
 from callbacks import service  # noqa: E402
-from callbacks.dialer import ON_CALL_RECENT  # noqa: E402
 from callbacks.hours import CallingHours, parse_hours  # noqa: E402
 from callbacks.models import CallbackJob, JobKind  # noqa: E402
 from callbacks.rules import CallbackRules, WorkflowDeps  # noqa: E402
-from hotline import migrate  # noqa: E402
-from hotline.db import Database, open_database, transaction  # noqa: E402
+from foundation import migrate  # noqa: E402
+from foundation.db import Database, open_database, transaction  # noqa: E402
 from tests.pg import PostgresServer  # noqa: E402
 from tickets.models import Ticket, TicketEvent  # noqa: E402
 

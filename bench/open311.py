@@ -16,12 +16,12 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from accounts import service as accounts
+from accounts.roles import Role
 from api.app import create_app
-from hotline import migrate
-from hotline.db import open_database, transaction
-from hotline.settings import Settings
+from foundation import migrate
+from foundation.db import open_database, transaction
+from foundation.settings import Settings
 from routing.catalog import load_catalog
-from tickets.lifecycle import Role
 
 TEXTS = ("小区门口的路灯坏了一个星期了，晚上很黑", "楼下烧烤店油烟太大，晚上吵到一两点", "公司拖欠我们三个月工资",
          "家里自来水发黄有异味", "公交车司机态度很差", "想咨询一下社保怎么转移到外地")

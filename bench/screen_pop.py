@@ -25,14 +25,15 @@ sys.path.insert(0, str(REPO))
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
 from accounts import service as accounts  # noqa: E402
+from accounts.roles import Role  # noqa: E402
 from agi.ami import AmiClient, AmiTimeout  # noqa: E402
-from hotline.asterisk import AsteriskLayout, ami_secret_for  # noqa: E402
-from hotline.db import open_database, transaction  # noqa: E402
-from hotline.settings import Settings  # noqa: E402
+from foundation.asterisk_layout import AsteriskLayout  # noqa: E402
+from foundation.db import open_database, transaction  # noqa: E402
+from foundation.settings import Settings  # noqa: E402
+from hotline.asterisk import ami_secret_for  # noqa: E402
 from hotline.stack import Stack  # noqa: E402
 from tests.e2e.conftest import free_port  # noqa: E402
 from tickets import service as tickets  # noqa: E402
-from tickets.lifecycle import Role  # noqa: E402
 from tickets.schemas import DepartmentCandidate, TicketDraft  # noqa: E402
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]

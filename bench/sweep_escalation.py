@@ -23,8 +23,8 @@ from deadlines.calendar import SHANGHAI
 from deadlines.policy import Policy
 from escalation.outbox import deliver
 from escalation.service import sweep
-from hotline import migrate
-from hotline.db import open_database, transaction
+from foundation import migrate
+from foundation.db import open_database, transaction
 from notify.channels import LogNotifier
 from routing.catalog import load_catalog
 from tickets.models import Ticket

@@ -21,7 +21,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from hotline.settings import Settings  # noqa: E402
+from foundation.settings import Settings  # noqa: E402
 from hotline.simcall import CallResult, place_call  # noqa: E402
 from hotline.stack import Stack  # noqa: E402
 from prompts.render import PromptStore  # noqa: E402

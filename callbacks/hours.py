@@ -15,8 +15,8 @@ from itertools import pairwise
 import chinese_calendar
 
 from deadlines.calendar import SHANGHAI, CalendarYearNotCovered, covered_years, to_local
-from hotline.errors import InvalidInput
-from hotline.settings import Settings
+from foundation.errors import InvalidInput
+from foundation.settings import Settings
 
 EARLIEST = time(8, 0)  # nothing configured may start before this ...
 LATEST = time(21, 0)  # ... or end after this: never at night

@@ -10,8 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hotline.db import Base, UtcDateTime
-from tickets.models import utcnow
+from foundation.db import Base, UtcDateTime, utcnow
 
 
 class JobState(enum.StrEnum):

@@ -19,11 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.models import Unit
+from accounts.roles import Role
 from callbacks.models import AttemptResult, CallbackAttempt, CallbackJob, JobKind, JobOutcome, JobState
 from callbacks.rules import CallbackRules, WorkflowDeps
-from hotline.errors import NotFound
+from foundation.errors import NotFound
 from routing.catalog import Catalog
-from tickets.lifecycle import Action, Role, Satisfaction
+from tickets.lifecycle import Action, Satisfaction
 from tickets.models import Ticket
 from tickets.service import add_event, attach_recordings
 from tickets.states import TicketStatus

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from callbacks.hours import CallingHours
 from deadlines.policy import Policy
-from hotline.errors import InvalidInput
-from hotline.settings import Settings
+from foundation.errors import InvalidInput
+from foundation.settings import Settings
 from routing.catalog import Catalog, load_catalog
 
 

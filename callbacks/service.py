@@ -10,7 +10,7 @@ Exactly once rests on three facts, all in the database:
 * a dialer claims a job (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite serialises writers with BEGIN
   IMMEDIATE) and commits the attempt row, with the channel id it will use, BEFORE it originates;
 * a claim whose lease ran out is only released once Asterisk confirms that no channel with that id
-  (or linked to it) is up (callbacks.dialer), so a live call is never dialled again and a dead
+  (or linked to it) is up (agi.callback_dialer), so a live call is never dialled again and a dead
   dialer's job is never dropped.
 """
 
@@ -25,7 +25,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from agi.masking import mask_number
+from accounts.roles import Role
 from callbacks.models import (
     AttemptResult,
     CallbackAttempt,
@@ -37,8 +37,9 @@ from callbacks.models import (
 )
 from callbacks.outcomes import finish_attempt
 from callbacks.rules import CallbackRules, WorkflowDeps
-from hotline.errors import InvalidInput
-from tickets.lifecycle import Action, Role
+from foundation.errors import InvalidInput
+from foundation.masking import mask_number
+from tickets.lifecycle import Action
 from tickets.models import Ticket, TicketEvent
 from tickets.service import add_event
 from tickets.states import TicketStatus
@@ -125,7 +126,7 @@ def schedule_due(session: Session, *, now: datetime, rules: CallbackRules, deps:
 
     `on_call_since` limits the 即办件 looked at to those opened since then (an index range: closed
     tickets only grow, and a sweep every few seconds must not read them all); None looks at all of
-    them (the dialer does so when it starts and every so often, see callbacks.dialer)."""
+    them (the dialer does so when it starts and every so often, see agi.callback_dialer)."""
     report = ScheduleReport([], {})
     tickets = session.scalars(
         select(Ticket).where(Ticket.status == TicketStatus.RESULT_REPORTED).order_by(Ticket.id).limit(limit)

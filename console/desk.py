@@ -15,7 +15,7 @@ from console import service
 from console.follower import CallbackPending, CallEnded, Pickup, QueueFollower
 from console.hub import Message
 from console.relay import Relay
-from hotline.db import transaction
+from foundation.db import transaction
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Queue follower: which operator picked up which caller (and so which TICKET_ID), from AMI events.
 
 Pure state machine: feed it AMI event packets (dicts) in arrival order; it reports what happened to
-the desk through callbacks. No socket here (console.runner owns the connection), so it is tested on
+the desk through callbacks. No socket here (agi.queue_feed owns the connection), so it is tested on
 literal event sequences and survives reconnects: its memory is kept while the socket is replaced.
 
 Where the ticket id comes from, in order of preference:

@@ -1,6 +1,6 @@
 """待回拨: citizens nobody at the desk answered in time, whom the center owes a call back.
 
-The overflow leg (console.overflow) writes here directly, or through its journal while the database
+The overflow leg (ivr_flows.overflow) writes here directly, or through its journal while the database
 is unavailable (ivr_flows.replay applies the same functions later; `*_once` make that idempotent)."""
 
 from __future__ import annotations

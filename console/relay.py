@@ -29,7 +29,7 @@ from console import service
 from console.background import ConnectionThread
 from console.hub import Message, PushHub
 from console.models import OperatorPickup
-from hotline.db import transaction
+from foundation.db import transaction
 
 log = logging.getLogger(__name__)
 

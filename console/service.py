@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from console.follower import Pickup
-from console.models import OperatorPickup, RoutingCorrection
+from console.models import OperatorPickup
 from console.schemas import (
     ConfirmForm,
     ConfirmResult,
@@ -21,13 +21,15 @@ from console.schemas import (
     ScreenPop,
 )
 from deadlines.policy import Policy
-from hotline.errors import InvalidInput, NotFound
+from foundation.db import utcnow
+from foundation.errors import InvalidInput, NotFound
 from knowledge import service as kb
 from routing.catalog import CATEGORIES, Catalog
+from routing.models import RoutingCorrection
 from routing.types import TYPES
 from tickets import service as tickets
 from tickets.lifecycle import Action
-from tickets.models import Recording, Ticket, utcnow
+from tickets.models import Recording, Ticket
 from tickets.schemas import TicketDraft, TicketRead
 from tickets.workflow import apply_action
 

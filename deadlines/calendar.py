@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 from chinese_calendar import constants as cc_data
 
-from hotline.errors import DomainError
+from foundation.errors import DomainError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 END_OF_DAY = time(23, 59, 59)  # default close of a working day: the whole day counts

@@ -19,8 +19,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalation.models import OutboxMessage
-from hotline.db import transaction
-from notify.base import Notification, Notifier, NotifyFailed
+from foundation.db import transaction
+from foundation.notifications import Notification, Notifier, NotifyFailed
 
 log = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from deadlines.policy import Policy
 from escalation.outbox import DeliveryResult, deliver
 from escalation.service import SweepResult, sweep
-from hotline.errors import DomainError
-from hotline.leader import LeaderLock
-from notify.base import Notifier
+from foundation.errors import DomainError
+from foundation.leader import LeaderLock
+from foundation.notifications import Notifier
 from routing.catalog import Catalog
 
 log = logging.getLogger(__name__)

@@ -29,15 +29,16 @@ from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
+from accounts.roles import Role
 from deadlines.calendar import CalendarYearNotCovered, to_local
 from deadlines.policy import Policy
 from escalation.models import EscalationMark
 from escalation.outbox import enqueue
-from hotline.db import transaction
-from hotline.errors import DomainError
-from notify.base import Notification
+from foundation.db import transaction
+from foundation.errors import DomainError
+from foundation.notifications import Notification
 from routing.catalog import Catalog
-from tickets.lifecycle import Action, Role
+from tickets.lifecycle import Action
 from tickets.models import Ticket
 from tickets.states import TicketStatus
 from tickets.workflow import apply_action

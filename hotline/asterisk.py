@@ -9,11 +9,11 @@ import subprocess
 import time
 import wave
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
-from hotline import secrets
-from hotline.settings import Settings
+from foundation import secrets
+from foundation.asterisk_layout import AsteriskLayout
+from foundation.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -42,40 +42,6 @@ def render_template(text: str, values: Mapping[str, str], *, name: str = "templa
     if missing:
         raise ConfigError(f"{name}: no value for {', '.join(missing)}")
     return PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
-
-
-@dataclass(frozen=True)
-class AsteriskLayout:
-    root: Path
-
-    @property
-    def etc(self) -> Path:
-        return self.root / "etc"
-
-    @property
-    def conf_file(self) -> Path:
-        return self.etc / "asterisk.conf"
-
-    @property
-    def var(self) -> Path:
-        return self.root / "var"
-
-    @property
-    def run(self) -> Path:
-        return self.root / "run"
-
-    @property
-    def log(self) -> Path:
-        return self.root / "log"
-
-    @property
-    def spool(self) -> Path:
-        return self.root / "spool"
-
-    @property
-    def sim_silence(self) -> Path:
-        """Silence a simulated caller plays when out of steps (path without extension)."""
-        return self.var / "sim" / "silence"
 
 
 def config_values(settings: Settings, layout: AsteriskLayout, *, ami_secret: str) -> dict[str, str]:

@@ -8,12 +8,13 @@ import logging
 import signal
 import sys
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from types import FrameType
 
-from hotline import logs
-from hotline.errors import DomainError
-from hotline.settings import VOSK_MODEL_NAME, Settings
+from foundation import logs
+from foundation.errors import DomainError
+from foundation.settings import VOSK_MODEL_NAME, Settings
 
 log = logging.getLogger("hotline")
 
@@ -54,7 +55,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
 def _install_vosk(settings: Settings) -> None:
     from asr.model import ModelUnavailable, ensure_model
-    from hotline.settings import VOSK_MODEL_SHA256, VOSK_MODEL_SIZE
+    from foundation.settings import VOSK_MODEL_SHA256, VOSK_MODEL_SIZE
 
     try:
         def progress(done: int, total: int) -> None:
@@ -153,7 +154,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from functools import cache
 
     from callbacks.rules import WorkflowDeps
-    from hotline.db import open_database
+    from foundation.db import open_database
     from ivr_flows.replay import LazyClassifier, replay_journal
     from routing.classify import Router
 
@@ -252,8 +253,10 @@ def cmd_router(args: argparse.Namespace) -> int:
     settings = _settings(args)
     model_file = Path(args.model) if args.model else settings.router_model_file
     if args.router_cmd == "train":
+        from tickets.routing_decisions import read_decisions
+
         return rcli.cmd_train(args.csv, args.text_col, args.label_col, model_file,
-                              db_url=settings.db_url if args.from_tickets else None)
+                              decisions=partial(read_decisions, settings.db_url) if args.from_tickets else None)
     return rcli.cmd_eval(args.csv, args.text_col, args.label_col, model_file)
 
 
@@ -268,7 +271,7 @@ def cmd_user(args: argparse.Namespace) -> int:
     import secrets as pysecrets
 
     from accounts import service as accounts
-    from hotline.db import open_database, transaction
+    from foundation.db import open_database, transaction
     from hotline.stack import prepare
 
     settings = _settings(args)

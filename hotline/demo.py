@@ -6,7 +6,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from hotline.settings import Settings
+from foundation.settings import Settings
 from hotline.simcall import place_call
 from hotline.stack import Stack
 from prompts.render import PromptStore

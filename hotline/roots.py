@@ -6,22 +6,22 @@ import logging
 import multiprocessing
 from typing import TYPE_CHECKING
 
-from hotline.db import Database, make_engine, open_database
-from hotline.settings import Settings
-from notify.base import Notifier
-from notify.channels import Fanout, LogNotifier, WebhookNotifier
+from foundation.db import Database, make_engine, open_database
+from foundation.notifications import Fanout, Notifier
+from foundation.settings import Settings
+from notify.channels import LogNotifier, WebhookNotifier
 
 # Heavy parts (FastAPI, the speech engine, scikit-learn) are imported inside the function that needs
 # them: the scheduler and the dialer start in a fraction of the time, and load none of them.
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from agi.callback_dialer import Dialer
     from agi.server import FastAgiServer, Mode
     from asr.engine import AsrEngine
     from asr.service import RecognitionService
-    from callbacks.dialer import Dialer
     from escalation.scheduler import EscalationRunner
-    from hotline.leader import LeaderLock
+    from foundation.leader import LeaderLock
     from ivr_flows.ports import CallServices
     from ivr_flows.replay import JournalWatcher
     from ivr_flows.survey import SurveyServices
@@ -86,7 +86,7 @@ def build_agi_server(settings: Settings, *, mode: Mode = "fork") -> FastAgiServe
         run_survey(agi, survey_services, channel_name=request.channel, uniqueid=request.uniqueid)
 
     def overflow(agi: HotlineAGI, request: AgiRequest) -> None:
-        from console.overflow import run_overflow
+        from ivr_flows.overflow import run_overflow
 
         # agi_extension is "overflow" here: the number the citizen dialled is on the call's row.
         run_overflow(agi, services, channel_name=request.channel, uniqueid=request.uniqueid,
@@ -117,12 +117,12 @@ def _survey_services(settings: Settings, services: CallServices) -> SurveyServic
 
 
 def build_dialer(settings: Settings) -> Dialer:
-    """The `hotline dialer` process: satisfaction callbacks over AMI (callbacks/dialer.py)."""
+    """The `hotline dialer` process: satisfaction callbacks over AMI (agi/callback_dialer.py)."""
     import os
     import socket
 
     from agi.ami import AmiClient
-    from callbacks.dialer import Dialer
+    from agi.callback_dialer import Dialer
     from callbacks.rules import CallbackRules, WorkflowDeps
     from hotline.asterisk import ami_secret_for
 
@@ -148,7 +148,7 @@ def build_journal_watcher(settings: Settings) -> JournalWatcher:
 
 def build_leader_lock(settings: Settings, name: str) -> LeaderLock:
     """The election of a singleton worker (scheduler, dialer) on its own small engine."""
-    from hotline.leader import LeaderLock
+    from foundation.leader import LeaderLock
 
     return LeaderLock(make_engine(settings.db_url), name, settings.home / "locks")
 
@@ -176,11 +176,11 @@ def _attach_console(app: FastAPI, settings: Settings, db: Database) -> None:
     from sqlalchemy.exc import IntegrityError
 
     from agi.ami import AmiClient
+    from agi.queue_feed import FollowerRunner
     from console.desk import Background, Desk, run_while_serving
     from console.relay import NotifyListener, Relay
-    from console.runner import FollowerRunner
+    from foundation.db import libpq_dsn, transaction
     from hotline.asterisk import ami_secret_for
-    from hotline.db import libpq_dsn, transaction
     from knowledge.service import seed_if_empty
 
     try:
@@ -209,7 +209,7 @@ def build_escalation_runner(settings: Settings) -> EscalationRunner:
 
     from deadlines.policy import Policy
     from escalation.scheduler import EscalationRunner
-    from hotline.db import transaction
+    from foundation.db import transaction
     from reports import alerts, cdr
     from routing.catalog import load_catalog
 

@@ -16,10 +16,11 @@ from sqlalchemy.exc import OperationalError
 
 from agi.ami import AmiClient, AmiError
 from asr.audio import read_wav_pcm8k, telephone_copy, write_wav
-from hotline.asterisk import AsteriskLayout, ami_secret_for
-from hotline.db import open_database
-from hotline.errors import InvalidInput
-from hotline.settings import Settings
+from foundation.asterisk_layout import AsteriskLayout
+from foundation.db import open_database
+from foundation.errors import InvalidInput
+from foundation.settings import Settings
+from hotline.asterisk import ami_secret_for
 from tickets import service
 from tickets.models import CallOutcome
 from tickets.schemas import TicketDetail

@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from hotline.leader import LeaderLock
+from foundation.leader import LeaderLock
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ import time
 import urllib.request
 from types import FrameType
 
-from hotline import migrate
+from foundation import migrate
+from foundation.settings import Settings
 from hotline.asterisk import AsteriskError, AsteriskProcess, render_config
-from hotline.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
 def prepare(settings: Settings) -> None:
     """Everything `up` needs that is quick and idempotent: dirs, schema, prompts."""
     from accounts.bootstrap import bootstrap
-    from hotline.db import open_database, transaction
+    from foundation.db import open_database, transaction
     from prompts.render import PromptStore
     from routing.catalog import load_catalog
 

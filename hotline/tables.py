@@ -11,4 +11,5 @@ import console.models  # noqa: F401
 import escalation.models  # noqa: F401
 import knowledge.models  # noqa: F401
 import reports.models  # noqa: F401
+import routing.models  # noqa: F401
 import tickets.models  # noqa: F401

@@ -17,16 +17,16 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
-from agi.masking import mask_number
 from callbacks import outcomes
 from callbacks.rules import WorkflowDeps
 from console import missed
 from console.schemas import OverflowRequest
-from hotline.db import transaction
+from foundation.db import transaction, utcnow
+from foundation.masking import mask_number
 from ivr_flows.journal import CallJournal
 from tickets import service
 from tickets.lifecycle import Satisfaction
-from tickets.models import CallOutcome, new_id, utcnow
+from tickets.models import CallOutcome, new_id
 from tickets.schemas import TicketDraft
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # What a database that is down, locked, read-only or out of reach raises; or every connection slot of
-# this AGI server busy for too long (hotline.db.SlotPool).
+# this AGI server busy for too long (foundation.db.SlotPool).
 DB_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeout)
 
 
@@ -123,7 +123,7 @@ class CallStore:
                         self.call_id)
         return got
 
-    # -- the overflow leg (console.overflow) ---------------------------------------------------------
+    # -- the overflow leg (ivr_flows.overflow) ---------------------------------------------------------
     def store_overflow_request(self, *, ticket_id: int | None, caller: str, dialed: str,
                                request: OverflowRequest) -> int | None:
         """The ticket's id, or None when the request waits in the journal."""

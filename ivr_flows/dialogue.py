@@ -15,7 +15,7 @@ from agi.errors import AgiHangup
 from asr.engine import CallInfo
 from asr.listen import Heard as Listened
 from asr.listen import TurnListener
-from hotline.turn_spool import record_turn
+from foundation.turn_spool import record_turn
 from ivr_flows.callstore import CallStore
 from ivr_flows.ports import CallServices, Channel
 

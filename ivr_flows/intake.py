@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass
 
 from agi.errors import AgiHangup
-from hotline import logs
+from foundation import logs
 from ivr_flows.callstore import CallStore
 from ivr_flows.dialogue import CallState, Dialogue, Heard
 from ivr_flows.escapes import (

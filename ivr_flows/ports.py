@@ -9,7 +9,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from asr.engine import AsrEngine
-from hotline.settings import Settings
+from foundation.settings import Settings
 
 
 class RecordOutcome(Protocol):

@@ -30,13 +30,13 @@ from callbacks import outcomes
 from callbacks.rules import WorkflowDeps
 from console import missed
 from console.schemas import OverflowRequest
-from hotline.db import transaction
+from foundation.db import transaction, utcnow
 from ivr_flows.callstore import DB_UNAVAILABLE, db_error_text
 from ivr_flows.journal import BadJournal, Claimed, Entries, any_finished, claim, claim_finished, read_entries
 from ivr_flows.ports import ClassificationLike
 from tickets import service
 from tickets.lifecycle import Satisfaction
-from tickets.models import Call, CallOutcome, Recording, Ticket, TicketEvent, utcnow
+from tickets.models import Call, CallOutcome, Recording, Ticket, TicketEvent
 from tickets.schemas import DepartmentCandidate, TicketDraft
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from agi.errors import AgiHangup
 from callbacks import outcomes
 from callbacks.outcomes import SurveyTarget
 from callbacks.rules import WorkflowDeps
-from hotline import logs
-from hotline.db import transaction
+from foundation import logs
+from foundation.db import transaction
 from ivr_flows.callstore import DB_UNAVAILABLE, CallStore, db_error_text
 from ivr_flows.dialogue import CallState, Dialogue, Heard
 from ivr_flows.escapes import EMERGENCY_LINES, Escape, escape_of

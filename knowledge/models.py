@@ -7,8 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hotline.db import Base, UtcDateTime
-from tickets.models import utcnow
+from foundation.db import Base, UtcDateTime, utcnow
 
 
 class KbEntry(Base):

@@ -9,7 +9,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.errors import Conflict, InvalidInput, NotFound
+from foundation.errors import Conflict, InvalidInput, NotFound
 from knowledge.models import KbEntry
 from knowledge.schemas import KbEntryIn, KbEntryPatch
 from knowledge.search import Document, Hit, rank

@@ -9,7 +9,7 @@ import logging
 
 import httpx
 
-from notify.base import Notification, Notifier, NotifyFailed
+from foundation.notifications import Notification, NotifyFailed
 
 log = logging.getLogger(__name__)
 
@@ -52,20 +52,3 @@ class WebhookNotifier:
 
     def close(self) -> None:
         self._client.close()
-
-
-class Fanout:
-    """Sends to every notifier; one failing does not stop the others. Returns the names that failed."""
-
-    def __init__(self, notifiers: list[Notifier]) -> None:
-        self.notifiers = notifiers
-
-    def send(self, notification: Notification) -> list[str]:
-        failed = []
-        for n in self.notifiers:
-            try:
-                n.send(notification)
-            except NotifyFailed as e:
-                log.warning("notifier %s failed: %s", n.name, e)
-                failed.append(n.name)
-        return failed

@@ -27,9 +27,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hotline.settings import Settings
-from notify.base import Notification
-from notify.channels import Fanout
+from foundation.notifications import Fanout, Notification
+from foundation.settings import Settings
 from reports.hotissues import district_of
 from reports.models import Alert
 from tickets.models import Ticket

@@ -30,8 +30,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.asterisk import AsteriskLayout
-from hotline.settings import Settings
+from foundation.asterisk_layout import AsteriskLayout
+from foundation.settings import Settings
 from reports.models import CallRecord, CdrCursor
 
 log = logging.getLogger(__name__)

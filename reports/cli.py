@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hotline import migrate
-from hotline.db import open_database, transaction
-from hotline.settings import Settings
+from foundation import migrate
+from foundation.db import open_database, transaction
+from foundation.settings import Settings
 from reports import cdr
 from reports.periods import local_date, parse_date, period_of
 from reports.render import write_report

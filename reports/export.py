@@ -16,7 +16,7 @@ from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from accounts.masking import mask_phone
+from foundation.masking import mask_phone
 from reports.periods import SHANGHAI
 from tickets.filters import TicketFilter
 from tickets.models import Ticket

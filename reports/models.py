@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hotline.db import Base, UtcDateTime
-from tickets.models import utcnow
+from foundation.db import Base, UtcDateTime, utcnow
 
 
 class CallRecord(Base):

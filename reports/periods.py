@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from hotline.errors import InvalidInput
+from foundation.errors import InvalidInput
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -9,7 +9,7 @@ import tempfile
 from html import escape
 from pathlib import Path
 
-from hotline.errors import DomainError
+from foundation.errors import DomainError
 from reports.charts import bar_chart, line_chart
 from reports.indicators import Indicators, Mean, Rate
 from reports.periods import SHANGHAI

@@ -6,16 +6,13 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-
-from sqlalchemy.exc import SQLAlchemyError
 
 from routing.catalog import CatalogError, load_catalog
 from routing.classify import Router
 from routing.corrections import Correction
-from routing.corrections import load as load_decisions
 from routing.data import DataError, read_labelled_csv
 from routing.learn import catalog_examples, train_with_corrections
 from routing.model import ModelError
@@ -30,29 +27,29 @@ def cmd_train(
     label_col: str,
     model_file: Path,
     *,
-    db_url: str | None = None,
+    decisions: Callable[[], list[Correction]] | None = None,
     now: datetime | None = None,
     config: TrainConfig | None = None,
 ) -> int:
-    """Train on a CSV; with `db_url` (--from-tickets) also on people's decisions stored in that database,
-    and without a CSV on the catalog's keywords plus those decisions (routing.learn)."""
-    if csv is None and db_url is None:
+    """Train on a CSV; with `decisions` (--from-tickets: the composition root reads them from the tickets)
+    also on people's decisions, and without a CSV on the catalog's keywords plus those (routing.learn)."""
+    if csv is None and decisions is None:
         return _fail(DataError("give a labelled --csv, or --from-tickets, or both"))
     try:
         if csv is not None:
             texts, labels = read_labelled_csv(Path(csv), text_col, label_col)
-            if len(set(labels)) < 2 and db_url is None:
+            if len(set(labels)) < 2 and decisions is None:
                 raise DataError(f"{csv}: column {label_col!r} has fewer than two distinct labels")
         else:
             texts, labels = catalog_examples(load_catalog())
         t0 = time.perf_counter()
-        if db_url is None:
+        if decisions is None:
             model = train(texts, labels, config)
         else:
-            decisions = _decisions(db_url)
-            model = train_with_corrections(texts, labels, decisions, catalog=load_catalog(),
+            people = decisions()
+            model = train_with_corrections(texts, labels, people, catalog=load_catalog(),
                                            now=now or datetime.now(UTC), train_config=config)
-            print(f"from tickets: {len(decisions)} decisions, {model.info['n_corrections']} of them corrections, "
+            print(f"from tickets: {len(people)} decisions, {model.info['n_corrections']} of them corrections, "
                   f"{model.info['n_type_examples']} type examples"
                   + (f"; not used: {model.info['skipped']}" if model.info["skipped"] else ""))
         save_model(model, model_file)
@@ -63,7 +60,7 @@ def cmd_train(
     cv = model.info.get("cv_accuracy")
     base = "catalog keywords" if csv is None else str(csv)
     print(f"trained on {model.info['n_train']} texts ({base} + decisions), "
-          if db_url else f"trained on {model.info['n_train']} texts ({base}), ", end="")
+          if decisions is not None else f"trained on {model.info['n_train']} texts ({base}), ", end="")
     print(f"{len(model.classes)} labels in {time.perf_counter() - t0:.1f}s")
     if cv is not None:
         print(f"out-of-fold accuracy on the training data: {cv:.3f}")
@@ -112,20 +109,6 @@ def accuracy_macro_f1(
         per[label] = (f1, n_gold)
     acc = sum(1 for g, p in zip(gold, predicted, strict=True) if g == p) / len(gold)
     return acc, sum(f for f, _ in per.values()) / len(per), per
-
-
-def _decisions(db_url: str) -> list[Correction]:
-    from hotline.db import open_database
-
-    db = open_database(db_url)
-    try:
-        with db.session_factory() as session:
-            return load_decisions(session)
-    except SQLAlchemyError as e:
-        reason = getattr(e, "orig", None) or e
-        raise DataError(f"cannot read tickets from the database (is it set up? `hotline setup`): {reason}") from None
-    finally:
-        db.engine.dispose()
 
 
 def _fail(error: Exception) -> int:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline import migrate
-from hotline.db import Database, open_database
-from hotline.settings import Settings
+from foundation import migrate
+from foundation.db import Database, open_database
+from foundation.settings import Settings
 from tests.pg import PostgresServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -21,7 +21,7 @@ SHARED = REPO.parent / "shared"
 
 @pytest.fixture(autouse=True)
 def _root_logging_restored() -> Iterator[None]:
-    """A test that runs a CLI command gets hotline.logs.setup's handlers on the root logger, bound to
+    """A test that runs a CLI command gets foundation.logs.setup's handlers on the root logger, bound to
     the stderr pytest captured for that test and closes after it: later tests would log into a closed
     stream. Put the root logger back as it was."""
     root = logging.getLogger()

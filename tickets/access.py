@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, or_, true
 
 from accounts.errors import AccessDenied
-from accounts.masking import mask_phone
 from accounts.principal import Principal
+from foundation.masking import mask_phone
 from tickets.models import Ticket
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hotline.errors import InvalidInput, NotFound
+from foundation.errors import InvalidInput, NotFound
 from routing.classify import Router
 from tickets.models import Ticket
 from tickets.schemas import DepartmentCandidate, TicketDraft

@@ -16,7 +16,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from hotline.errors import Conflict, DomainError, InvalidInput
+from accounts.roles import Role
+from foundation.errors import Conflict, DomainError, InvalidInput
 from tickets.states import TicketStatus
 
 # The state machine speaks of the same states the tickets table stores.
@@ -41,14 +42,6 @@ class Action(StrEnum):
     MARK_UNREACHABLE = "mark_unreachable"  # 回访无法联系
     NOTE = "note"  # 办理进展: a progress note, state unchanged
     ASSIGN = "assign"  # 下派: the responsible unit hands the work to a unit below it (首问负责 stays)
-
-
-class Role(StrEnum):
-    OPERATOR = "operator"  # 话务员
-    DISPATCHER = "dispatcher"  # 派单员/班长: supervisor at the center
-    DEPARTMENT = "department"  # 承办单位
-    SYSTEM = "system"  # timers, callback robot
-    ADMIN = "admin"
 
 
 class Satisfaction(StrEnum):

@@ -15,9 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from accounts.masking import mask_name
-from agi.masking import mask_number
-from hotline.errors import InvalidInput
+from foundation.errors import InvalidInput
+from foundation.masking import mask_name, mask_number
 from routing.catalog import Catalog
 from tickets.models import Ticket
 from tickets.states import TicketStatus

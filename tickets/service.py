@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from hotline.errors import TicketNotFound
+from foundation.db import utcnow
+from foundation.errors import TicketNotFound
 from tickets.filters import TicketFilter
-from tickets.models import Call, CallOutcome, Recording, Ticket, TicketEvent, new_id, utcnow
+from tickets.models import Call, CallOutcome, Recording, Ticket, TicketEvent, new_id
 from tickets.numbering import next_number, provisional_number
 from tickets.schemas import TicketDraft
 

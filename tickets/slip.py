@@ -28,9 +28,9 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from accounts.masking import mask_name, mask_phone
-from hotline import secrets
-from hotline.errors import InvalidInput
+from foundation import secrets
+from foundation.errors import InvalidInput
+from foundation.masking import mask_name, mask_phone
 from tickets.models import Ticket
 
 CHINA = ZoneInfo("Asia/Shanghai")

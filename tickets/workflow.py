@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from accounts.models import Unit
 from deadlines.calendar import add_working_days
 from deadlines.policy import Policy
-from hotline.errors import InvalidInput, TicketNotFound
+from foundation.errors import InvalidInput, TicketNotFound
 from routing.catalog import Catalog
 from tickets.lifecycle import Action, Transition, transition
 from tickets.models import Ticket

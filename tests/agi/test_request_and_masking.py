@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agi.masking import mask_number
 from agi.request import AgiRequest
+from foundation.masking import mask_number
 from tests.agi.fakes import agi_env
 
 

@@ -34,7 +34,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
 @pytest.fixture(scope="session")
 def vosk_model_dir() -> Path:
     from asr.model import model_files_present
-    from hotline.settings import Settings
+    from foundation.settings import Settings
 
     model_dir = Settings().vosk_model_dir
     if not model_files_present(model_dir):

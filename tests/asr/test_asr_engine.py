@@ -17,7 +17,7 @@ from asr.engine import (
     load_engine,
     segment,
 )
-from hotline.settings import Settings
+from foundation.settings import Settings
 from tests.doubles.scripted_asr import ScriptedAsrEngine
 
 CALL = CallInfo(call_id="c1", caller="13800138000", turn=1, purpose="request")

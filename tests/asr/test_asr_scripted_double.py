@@ -8,7 +8,7 @@ import pytest
 
 from asr.audio import read_wav_pcm8k
 from asr.engine import CallInfo
-from hotline.settings import Settings
+from foundation.settings import Settings
 from tests.doubles.scripted_asr import ScriptedAsrEngine, scripted_engine
 
 

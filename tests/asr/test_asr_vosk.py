@@ -16,7 +16,7 @@ from asr.audio import read_wav_pcm8k, telephone_copy
 from asr.engine import CallInfo, VoskEngine, grammar_phrases, load_engine
 from asr.listen import TurnListener
 from asr.metrics import cer, cer_counts
-from hotline.settings import Settings
+from foundation.settings import Settings
 from tests.doubles.recorder import GrowingWavWriter
 
 pytestmark = pytest.mark.vosk_model

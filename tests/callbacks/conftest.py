@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from asr.audio import read_wav_pcm8k
 from callbacks.hours import CallingHours, parse_hours
 from callbacks.rules import CallbackRules, WorkflowDeps
-from hotline.db import transaction
+from foundation.db import transaction
 from prompts.render import PromptStore
 from tickets import service
 from tickets.models import Ticket

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from callbacks import service
 from callbacks.models import CallbackJob
 from callbacks.rules import CallbackRules, WorkflowDeps
-from hotline.db import transaction
+from foundation.db import transaction
 from tests.callbacks.conftest import MONDAY_10
 from tests.callbacks.race import race
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from callbacks.hours import CallingHours, InvalidCallingHours, parse_hours
-from hotline.settings import Settings
+from foundation.settings import Settings
 
 SH = ZoneInfo("Asia/Shanghai")
 DEFAULT = CallingHours(parse_hours("09:00-12:00,14:00-20:00"))

@@ -15,13 +15,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from callbacks import dialer as dialer_module
+from agi import callback_dialer as dialer_module
+from agi.callback_dialer import Dialer
 from callbacks import outcomes, service
-from callbacks.dialer import Dialer
 from callbacks.models import AttemptResult, CallbackJob, JobState
 from callbacks.rules import CallbackRules, WorkflowDeps
-from hotline.db import transaction
-from hotline.settings import Settings
+from foundation.db import transaction
+from foundation.settings import Settings
 from reports.indicators import compute
 from tests.callbacks.conftest import CITIZEN, MONDAY_10, SH
 from tests.callbacks.race import race

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from callbacks import outcomes, service
 from callbacks.models import AttemptResult, CallbackAttempt, CallbackJob, JobState
 from callbacks.rules import CallbackRules, WorkflowDeps
-from hotline.db import transaction
+from foundation.db import transaction
 from tests.callbacks.conftest import CITIZEN, MONDAY_10, SH
 from tickets.lifecycle import Satisfaction
 from tickets.models import Ticket, TicketEvent

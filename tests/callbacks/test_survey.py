@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from callbacks import service
 from callbacks.models import CallbackAttempt, CallbackJob
 from callbacks.rules import CallbackRules, WorkflowDeps
-from hotline.db import transaction
-from hotline.settings import Settings
+from foundation.db import transaction
+from foundation.settings import Settings
 from ivr_flows.ports import CallServices
 from ivr_flows.survey import SurveyServices, run_survey, satisfaction_of
 from routing.classify import Router

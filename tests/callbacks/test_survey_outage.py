@@ -17,8 +17,8 @@ from callbacks import service
 from callbacks.models import AttemptResult, CallbackAttempt, CallbackJob
 from callbacks.outcomes import finish_attempt
 from callbacks.rules import CallbackRules, WorkflowDeps
-from hotline.db import make_engine, transaction
-from hotline.settings import Settings
+from foundation.db import make_engine, transaction
+from foundation.settings import Settings
 from ivr_flows.ports import CallServices
 from ivr_flows.replay import replay_journal
 from ivr_flows.survey import SurveyServices, run_survey

@@ -20,16 +20,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from accounts import service as accounts
 from accounts.models import ReadAudit
+from accounts.roles import Role
 from console import missed
-from console.models import RoutingCorrection
-from hotline.db import transaction
+from foundation.db import transaction
+from foundation.settings import Settings
 from hotline.roots import build_api
-from hotline.settings import Settings
 from routing.catalog import load_catalog
+from routing.models import RoutingCorrection
 from tests.agi.fakes import AmiSession, FakeAmi
 from tests.console.test_follower import agent_connect
 from tickets import service as tickets
-from tickets.lifecycle import Role
 from tickets.schemas import DepartmentCandidate, TicketDraft
 
 PASSWORD = "console-pass-1"
@@ -235,7 +235,7 @@ def test_recording_is_served_to_the_center_only_and_audited(api: Api) -> None:
 def test_callbacks_list_and_done(api: Api) -> None:
     tid = _ticket(api.factory)
     with transaction(api.factory) as s:
-        from tickets.models import utcnow
+        from foundation.db import utcnow
         missed.mark_missed_callback(s, ticket_id=tid, due_by=utcnow(), reason="queue TIMEOUT")
     items = api.get("/api/console/callbacks").json()
     assert [i["id"] for i in items] == [tid] and items[0]["caller_number"] == "13800000001"

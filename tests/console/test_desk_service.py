@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from console import missed, service
 from console.follower import Pickup
-from console.models import OperatorPickup, RoutingCorrection
+from console.models import OperatorPickup
 from console.schemas import ConfirmForm
 from deadlines.policy import Policy
-from hotline.db import transaction
+from foundation.db import transaction
 from knowledge import service as kb
 from routing.catalog import load_catalog
+from routing.models import RoutingCorrection
 from tickets import service as tickets
 from tickets.lifecycle import InvalidTransition
 from tickets.models import Ticket, TicketEvent

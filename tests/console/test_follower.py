@@ -7,8 +7,8 @@ import threading
 import time
 
 from agi.ami import AmiClient
+from agi.queue_feed import FollowerRunner
 from console.follower import CallbackPending, CallEnded, Pickup, QueueFollower, channel_variables, station_of
-from console.runner import FollowerRunner
 from tests.agi.fakes import AmiSession, FakeAmi
 
 CALLER = "Local/s@citizen-00000001;1"

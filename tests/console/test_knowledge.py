@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.db import transaction
+from foundation.db import transaction
 from knowledge import service as kb
 from knowledge.schemas import KbEntryIn, KbEntryPatch
 from knowledge.search import Document, rank, tokens

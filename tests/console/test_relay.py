@@ -22,10 +22,10 @@ from console.desk import Desk
 from console.follower import CallbackPending, CallEnded, Pickup
 from console.hub import Message, PushHub, Subscription
 from console.relay import DEDUP_S, NotifyListener, Relay
-from hotline import migrate
-from hotline.db import Database, libpq_dsn, open_database, transaction
+from foundation import migrate
+from foundation.db import Database, libpq_dsn, open_database, transaction
+from foundation.settings import Settings
 from hotline.roots import build_api
-from hotline.settings import Settings
 from tests.pg import PostgresServer
 from tickets import service as tickets
 from tickets.schemas import TicketDraft

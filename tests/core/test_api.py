@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from api.deps import SessionDep
-from hotline.db import transaction
-from hotline.settings import Settings
+from foundation.db import transaction
+from foundation.settings import Settings
 from tickets import service
 from tickets.models import Ticket
 from tickets.schemas import TicketDraft

@@ -12,9 +12,9 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import NullPool
 
-from hotline import db as dbmod
-from hotline.db import make_engine, make_session_factory, open_database, transaction
-from hotline.settings import Settings
+from foundation import db as dbmod
+from foundation.db import make_engine, make_session_factory, open_database, transaction
+from foundation.settings import Settings
 from tickets.models import Ticket
 
 
@@ -36,7 +36,7 @@ def test_a_slow_transaction_is_logged_with_its_first_statement(database: object,
     monkeypatch.setattr(dbmod, "SLOW_TRANSACTION_S", 0.2)
     db = open_database(settings.db_url)
     try:
-        with caplog.at_level(logging.WARNING, logger="hotline.db"):
+        with caplog.at_level(logging.WARNING, logger="foundation.db"):
             with transaction(db.session_factory) as s:
                 s.scalars(select(Ticket).limit(1)).all()
             assert "slow transaction" not in caplog.text

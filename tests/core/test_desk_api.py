@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from accounts import service as accounts
 from accounts.models import ReadAudit
+from accounts.roles import Role
 from api.app import create_app
-from hotline.db import transaction
-from hotline.settings import Settings
+from foundation.db import transaction
+from foundation.settings import Settings
 from routing.catalog import load_catalog
 from tickets import service
-from tickets.lifecycle import Role
 from tickets.schemas import DepartmentCandidate, TicketDraft
 
 PASSWORD = "desk-pass-123"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from hotline.db import Database
-from hotline.leader import LeaderLock, lock_key
-from hotline.settings import Settings
+from foundation.db import Database
+from foundation.leader import LeaderLock, lock_key
+from foundation.settings import Settings
 
 
 def test_lock_keys_are_stable_and_distinct() -> None:
@@ -33,7 +33,7 @@ def test_one_leader_then_handover(settings: Settings, database: Database, tmp_pa
 
 
 def _hold(url: str, lock_dir: str, started: multiprocessing.synchronize.Event) -> None:
-    from hotline.db import open_database
+    from foundation.db import open_database
 
     lock = LeaderLock(open_database(url).engine, "scheduler", Path(lock_dir))
     assert lock.try_acquire()

@@ -7,9 +7,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 import hotline.tables  # noqa: F401  (registers every package's tables)
-from hotline.db import Base, Database
-from hotline.migrate import alembic_config
-from hotline.settings import Settings
+from foundation.db import Base, Database
+from foundation.migrate import alembic_config
+from foundation.settings import Settings
 
 
 def test_models_and_migrations_agree(database: Database) -> None:

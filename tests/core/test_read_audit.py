@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from accounts import service as accounts
 from accounts.models import ReadAudit, ReadAuditTicket
 from accounts.principal import Principal
-from hotline.db import transaction
-from tickets.lifecycle import Role
+from accounts.roles import Role
+from foundation.db import transaction
 
 REPO = Path(__file__).resolve().parents[2]
 CLERK = Principal(user_id=None, username="lh-clerk", role=Role.DEPARTMENT, department="lh")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from foundation.settings import Settings
 from hotline.roots import build_agi_server
-from hotline.settings import Settings
 
 
 def test_the_agi_server_serves_at_most_agi_max_calls(settings: Settings) -> None:

@@ -7,8 +7,8 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.db import make_engine, make_session_factory, transaction
-from hotline.errors import TicketNotFound
+from foundation.db import make_engine, make_session_factory, transaction
+from foundation.errors import TicketNotFound
 from tickets import service
 from tickets.models import CallOutcome, Ticket, TicketEvent
 from tickets.schemas import DepartmentCandidate, TicketDraft

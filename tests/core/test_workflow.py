@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from deadlines.policy import Policy
-from hotline.db import transaction
-from hotline.errors import DomainError
+from foundation.db import transaction
+from foundation.errors import DomainError
 from routing.catalog import Catalog, load_catalog
 from tickets import service
 from tickets.lifecycle import InvalidTransition

@@ -27,7 +27,7 @@ from asr.engine import CallInfo, Recognizer
 from asr.normalize import normalize_text
 
 if TYPE_CHECKING:
-    from hotline.settings import Settings
+    from foundation.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,9 @@ from time import sleep
 from agi.ami import AmiClient, AmiError
 from callbacks.hours import CallingHours
 from callbacks.rules import CallbackRules
-from hotline.asterisk import AsteriskLayout, ami_secret_for
-from hotline.settings import Settings
+from foundation.asterisk_layout import AsteriskLayout
+from foundation.settings import Settings
+from hotline.asterisk import ami_secret_for
 
 
 class AllDay(CallingHours):
@@ -179,7 +180,7 @@ def run_dialer_process() -> None:
     so a test can kill it with SIGKILL mid-call."""
     import signal
 
-    from hotline import logs
+    from foundation import logs
     from hotline.roots import build_dialer
 
     settings = Settings()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.settings import Settings
+from foundation.settings import Settings
 from hotline.stack import Stack
 from prompts.render import PromptStore
 from tests.conftest import REPO

@@ -18,12 +18,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from callbacks.dialer import Dialer
+from agi.callback_dialer import Dialer
 from callbacks.models import CallbackAttempt, CallbackJob
 from callbacks.rules import WorkflowDeps
-from hotline.db import Database, open_database
+from foundation.db import Database, open_database
+from foundation.settings import Settings
 from hotline.roots import build_dialer
-from hotline.settings import Settings
 from hotline.stack import Stack, settings_env
 from tests.callbacks.conftest import close_on_call_ticket, report_ticket
 from tests.conftest import REPO

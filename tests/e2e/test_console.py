@@ -17,16 +17,17 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 
 from accounts import service as accounts
+from accounts.roles import Role
 from agi.ami import AmiClient
-from console.models import OperatorPickup, RoutingCorrection
+from console.models import OperatorPickup
+from foundation.db import open_database, transaction
+from foundation.settings import Settings
 from hotline.asterisk import ami_secret_for
-from hotline.db import open_database, transaction
-from hotline.settings import Settings
 from hotline.simcall import place_call
 from hotline.stack import Stack
+from routing.models import RoutingCorrection
 from tests.conftest import REPO
 from tests.e2e.conftest import SCRIPTS, _run_stack
-from tickets.lifecycle import Role
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.asterisk

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from agi.ami import AmiClient
+from foundation.db import open_database
 from hotline.asterisk import ami_secret_for
-from hotline.db import open_database
 from hotline.simcall import place_call
 from hotline.stack import Stack, settings_env
 from reports.cdr import cdr_file, classify_call, count_calls

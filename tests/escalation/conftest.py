@@ -16,8 +16,8 @@ from deadlines.policy import Policy
 from escalation.models import EscalationMark, OutboxMessage
 from escalation.outbox import DeliveryResult, deliver
 from escalation.service import SweepResult, sweep
-from hotline.db import transaction
-from notify.base import Notification
+from foundation.db import transaction
+from foundation.notifications import Notification
 from routing.catalog import Catalog, load_catalog
 from tickets import service
 from tickets.models import Ticket, TicketEvent

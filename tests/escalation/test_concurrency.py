@@ -15,8 +15,8 @@ from deadlines.policy import Policy
 from escalation.models import EscalationMark
 from escalation.outbox import DeliveryResult, deliver
 from escalation.service import SweepResult, sweep
-from hotline.db import open_database, transaction
-from hotline.settings import Settings
+from foundation.db import open_database, transaction
+from foundation.settings import Settings
 from routing.catalog import Catalog
 from tests.escalation.conftest import T0, Desk, RecordingNotifier, minutes
 from tickets.models import Ticket

@@ -35,7 +35,7 @@ def test_extra_jobs_run_and_failures_are_contained(session_factory: sessionmaker
 
 def test_a_standby_scheduler_does_nothing_until_it_leads(session_factory: sessionmaker[Session], policy: Policy,
                                                         catalog: Catalog, tmp_path: Path) -> None:
-    from hotline.leader import LeaderLock
+    from foundation.leader import LeaderLock
 
     engine = session_factory.kw["bind"]
     leader = LeaderLock(engine, "scheduler", tmp_path)

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from escalation.outbox import LEASE, _claim, enqueue, retry_delay
-from hotline.db import transaction
-from notify.base import Notification
+from foundation.db import transaction
+from foundation.notifications import Notification
 from notify.channels import WebhookNotifier
 from tests.escalation.conftest import T0, Desk, RecordingNotifier, minutes
 

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from escalation.models import EscalationMark
-from hotline.settings import Settings
+from foundation.settings import Settings
 from tests.escalation.conftest import Desk
 from tickets.models import Ticket
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hotline.db import Database, open_database
-from hotline.settings import Settings
+from foundation.db import Database, open_database
+from foundation.settings import Settings
 from tests.e2e.conftest import voice
 from tests.faults.outages import Outage, unreachable_url
 from tests.flows.conftest import make_services, router, speech
@@ -29,7 +29,7 @@ def unreachable(settings: Settings) -> Iterator[Database]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def outage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Outage]:
     """A database of its own (the PostgreSQL one is stopped and started by the test)."""
-    from hotline import migrate
+    from foundation import migrate
 
     pg = None
     url = ""

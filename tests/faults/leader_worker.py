@@ -9,8 +9,8 @@ import threading
 import time
 from pathlib import Path
 
-from hotline.db import open_database
-from hotline.leader import LeaderLock
+from foundation.db import open_database
+from foundation.leader import LeaderLock
 from hotline.singleton import run_while_leader
 
 

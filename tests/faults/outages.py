@@ -12,8 +12,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.db import Database
-from hotline.settings import Settings
+from foundation.db import Database
+from foundation.settings import Settings
 from tests.flows.fakes import FakeChannel, FakeRecord
 from tests.pg import PostgresServer
 from tickets.models import Call, Recording, Ticket, TicketEvent

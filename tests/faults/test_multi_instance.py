@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from hotline import migrate
-from hotline.db import open_database, transaction
-from hotline.settings import Settings
+from foundation import migrate
+from foundation.db import open_database, transaction
+from foundation.settings import Settings
 from tests.conftest import REPO
 from tests.e2e.conftest import free_port
 from tests.faults.outages import wait_healthy

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from foundation.db import Database
+from foundation.settings import Settings
 from hotline.cli import main as hotline_main
-from hotline.db import Database
-from hotline.settings import Settings
 from ivr_flows.intake import run_intake
 from ivr_flows.ports import CallServices
 from ivr_flows.replay import LOST_REASON, replay_journal

@@ -11,10 +11,10 @@ from dataclasses import replace
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from console.overflow import promise_text, run_overflow
-from hotline.db import Database
-from hotline.settings import Settings
+from foundation.db import Database
+from foundation.settings import Settings
 from ivr_flows.intake import CALL_ID_VAR, run_intake
+from ivr_flows.overflow import promise_text, run_overflow
 from ivr_flows.ports import CallServices
 from ivr_flows.replay import replay_journal
 from routing.classify import Router

@@ -22,10 +22,11 @@ import pytest
 from sqlalchemy import select
 
 from accounts import service as accounts
+from accounts.roles import Role
 from agi.ami import AmiClient
+from foundation.db import open_database, transaction
+from foundation.settings import Settings
 from hotline.asterisk import ami_secret_for
-from hotline.db import open_database, transaction
-from hotline.settings import Settings
 from hotline.simcall import CallResult, place_call
 from hotline.stack import Stack, settings_env
 from ivr_flows.replay import LOST_REASON
@@ -33,7 +34,6 @@ from tests.e2e.conftest import _run_stack, free_port
 from tests.faults.outages import wait_healthy
 from tests.pg import PostgresServer
 from tickets import service
-from tickets.lifecycle import Role
 from tickets.models import Call, Recording, Ticket
 from tickets.schemas import TicketDetail
 

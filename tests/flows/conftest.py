@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from asr.audio import read_wav_pcm8k
-from hotline.settings import Settings
+from foundation.settings import Settings
 from ivr_flows.ports import CallServices
 from prompts.render import PromptStore
 from routing.classify import Router

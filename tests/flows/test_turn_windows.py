@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from asr.engine import CallInfo, Recognizer
 from asr.errors import RecognitionBusy
-from hotline.settings import Settings
+from foundation.settings import Settings
 from ivr_flows.ports import CallServices
 from tests.doubles.scripted_asr import ScriptedAsrEngine, ScriptedRecognizer
 from tests.flows.conftest import CALLER

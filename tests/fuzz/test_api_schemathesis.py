@@ -15,13 +15,13 @@ from schemathesis.core.result import Err
 from schemathesis.generation.case import Case
 
 from accounts import service as accounts
+from accounts.roles import Role
 from api.app import create_app
-from hotline import migrate
-from hotline.db import open_database, transaction
-from hotline.settings import Settings
+from foundation import migrate
+from foundation.db import open_database, transaction
+from foundation.settings import Settings
 from routing.catalog import load_catalog
 from tickets import service
-from tickets.lifecycle import Role
 from tickets.schemas import DepartmentCandidate, TicketDraft
 
 PASSWORD = "fuzz-pass-123"

@@ -13,15 +13,15 @@ from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts import service as accounts
+from accounts.roles import Role
 from api.app import create_app
-from hotline.db import transaction
-from hotline.settings import Settings
+from foundation.db import transaction
+from foundation.settings import Settings
 from prompts.render import to_pinyin
 from routing.classify import Router
 from routing.place import extract_place, summary_of
 from routing.types import TYPES
 from tickets import service
-from tickets.lifecycle import Role
 from tickets.models import Ticket
 from tickets.schemas import TicketDraft
 

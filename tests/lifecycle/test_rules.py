@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.errors import Conflict, InvalidInput
+from foundation.errors import Conflict, InvalidInput
 from tickets.lifecycle import (
     Forbidden,
     InvalidParameter,

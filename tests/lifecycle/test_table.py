@@ -6,15 +6,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from tickets.lifecycle import (
-    Action,
-    Forbidden,
-    InvalidTransition,
-    LifecycleState,
-    Role,
-    legal_pairs,
-    transition,
-)
+from accounts.roles import Role
+from tickets.lifecycle import Action, Forbidden, InvalidTransition, LifecycleState, legal_pairs, transition
 
 OPEN = tuple(s for s in LifecycleState if s != "closed")
 

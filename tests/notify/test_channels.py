@@ -10,8 +10,8 @@ import logging
 import httpx
 import pytest
 
-from notify.base import Notification, NotifyFailed
-from notify.channels import Fanout, LogNotifier, WebhookNotifier
+from foundation.notifications import Fanout, Notification, NotifyFailed
+from notify.channels import LogNotifier, WebhookNotifier
 
 NOTE = Notification(kind="supervision.sign_late", title="签收超时", ticket_id=7, key="7:sign:1")
 

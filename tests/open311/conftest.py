@@ -9,12 +9,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts import service as accounts
+from accounts.roles import Role
 from api.app import create_app
-from hotline.db import transaction
-from hotline.settings import Settings
+from foundation.db import transaction
+from foundation.settings import Settings
 from routing.catalog import load_catalog
 from routing.classify import Router
-from tickets.lifecycle import Role
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.db import transaction
+from accounts.roles import Role
+from foundation.db import transaction
 from routing.classify import Router
 from tests.open311.conftest import Token
 from tickets.intake import InvalidRequest, UnknownChannel, UnknownService, file_request
-from tickets.lifecycle import Role
 from tickets.models import Ticket
 
 

@@ -11,14 +11,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from accounts.roles import Role
 from deadlines.policy import Policy
-from hotline.db import transaction
-from hotline.settings import Settings
+from foundation.db import transaction, utcnow
+from foundation.settings import Settings
 from routing.catalog import CATEGORIES, load_catalog
 from tests.open311.conftest import Token
 from tickets import open311, service
-from tickets.lifecycle import Role
-from tickets.models import Ticket, utcnow
+from tickets.models import Ticket
 from tickets.schemas import TicketDraft
 from tickets.workflow import apply_action
 

@@ -8,15 +8,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.models import ReadAudit
+from accounts.roles import Role
 from deadlines.policy import Policy
-from hotline.db import transaction
-from hotline.settings import Settings
+from foundation.db import transaction, utcnow
+from foundation.settings import Settings
 from routing.catalog import load_catalog
 from tests.open311.conftest import Token
 from tests.open311.pdftext import page_text
 from tickets import service
-from tickets.lifecycle import Role
-from tickets.models import Ticket, utcnow
+from tickets.models import Ticket
 from tickets.schemas import DepartmentCandidate, TicketDraft
 from tickets.slip import FIELD_KEYS, normalize_code, slip_fields, slip_key, verification_code
 from tickets.workflow import apply_action

@@ -17,14 +17,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from agi.masking import mask_number
 from api.app import create_app
 from asr.engine import CallInfo
 from callbacks.models import CallbackJob, JobState
-from hotline import logs
-from hotline.db import transaction
-from hotline.settings import Settings
-from hotline.turn_spool import TurnLatencyReader, record_turn, spool_dir
+from foundation import logs
+from foundation.db import transaction
+from foundation.masking import mask_number
+from foundation.settings import Settings
+from foundation.turn_spool import TurnLatencyReader, record_turn, spool_dir
 from ivr_flows.intake import run_intake
 from ivr_flows.ports import CallServices
 from tests.flows.conftest import CALLER
@@ -239,7 +239,7 @@ def test_health_ready_and_metrics_answer_while_a_writer_holds_the_database(
 def test_probe_sessions_refuse_writes(session_factory: sessionmaker[Session]) -> None:
     from sqlalchemy.exc import DBAPIError
 
-    from hotline.db import read_only
+    from foundation.db import read_only
 
     with pytest.raises(DBAPIError), read_only(session_factory) as s:
         s.execute(text("UPDATE tickets SET summary = 'x'"))
@@ -270,7 +270,7 @@ def test_not_ready_when_migrations_are_behind(client: TestClient, session_factor
 def test_not_ready_and_metrics_still_answer_when_the_database_is_gone(tmp_path: Path) -> None:
     s = Settings(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path}/missing/dir/db.sqlite",
                  ready_requires_agi=False)
-    from hotline.db import open_database
+    from foundation.db import open_database
     db = open_database(s.db_url)
     client = TestClient(create_app(s, db.session_factory))
     r = client.get("/ready")

@@ -7,10 +7,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.db import transaction
-from hotline.settings import Settings
-from notify.base import Notification, NotifyFailed
-from notify.channels import Fanout
+from foundation.db import transaction
+from foundation.notifications import Fanout, Notification, NotifyFailed
+from foundation.settings import Settings
 from reports import alerts
 from reports.models import Alert
 from tickets.models import Ticket

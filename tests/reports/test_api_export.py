@@ -13,14 +13,14 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts import service as accounts
+from accounts.roles import Role
 from api.app import create_app
-from hotline.db import transaction
-from hotline.settings import Settings
+from foundation.db import transaction
+from foundation.settings import Settings
 from hotline.stack import settings_env
 from routing.catalog import load_catalog
 from tests.reports.fixtures import build_day
 from tickets import service
-from tickets.lifecycle import Role
 from tickets.schemas import TicketDraft
 
 
@@ -85,8 +85,8 @@ def test_indicators_hot_issues_and_alerts_json(settings: Settings, session_facto
 def test_hotline_report_command_writes_html_and_pdf(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "home")
     out = tmp_path / "out"
-    from hotline import migrate
-    from hotline.db import open_database
+    from foundation import migrate
+    from foundation.db import open_database
 
     settings.ensure_dirs()
     migrate.upgrade(settings.db_url)

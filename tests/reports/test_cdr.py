@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.db import transaction
+from foundation.db import transaction
 from reports.cdr import count_calls, import_file
 from reports.models import CallRecord
 

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.db import transaction
+from foundation.db import transaction
 from reports.indicators import Indicators, PeriodIndicators, compute, open_backlog
 from reports.periods import period_of
 from tests.reports.fixtures import build_day, utc

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from deadlines.policy import Policy
-from hotline.db import transaction
+from foundation.db import transaction
 from reports.indicators import compute
 from routing.catalog import load_catalog
 from tickets import service

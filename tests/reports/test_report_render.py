@@ -17,17 +17,17 @@ from playwright.sync_api import sync_playwright
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts import service as accounts
+from accounts.roles import Role
 from api.app import create_app
-from hotline import migrate
-from hotline.db import open_database, transaction
-from hotline.settings import Settings
+from foundation import migrate
+from foundation.db import open_database, transaction
+from foundation.settings import Settings
 from reports.charts import bar_chart, line_chart
 from reports.periods import period_of
 from reports.render import chromium_args, render_html, write_report
 from reports.report import build
 from tests.conftest import REPO
 from tests.reports.fixtures import build_day, utc
-from tickets.lifecycle import Role
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "artifacts"

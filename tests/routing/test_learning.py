@@ -5,26 +5,28 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from console.models import RoutingCorrection
 from deadlines.policy import Policy
-from hotline.db import transaction
-from hotline.settings import Settings
-from routing import corrections
+from foundation.db import transaction
+from foundation.settings import Settings
 from routing.catalog import Catalog
 from routing.classify import Router
 from routing.cli import cmd_classify, cmd_train
 from routing.corrections import Correction
 from routing.learn import LearnConfig, catalog_examples, recency, training_set
+from routing.models import RoutingCorrection
 from routing.types import TypeClassifier
 from tests.routing.conftest import toy_rows
 from tests.routing.test_train import SMALL, write_csv
+from tickets import routing_decisions as corrections
 from tickets import service
 from tickets.models import Ticket
+from tickets.routing_decisions import read_decisions
 from tickets.schemas import DepartmentCandidate, TicketDraft
 from tickets.workflow import apply_action
 
@@ -176,7 +178,8 @@ def test_train_from_tickets_learns_departments_and_types(
     with transaction(session_factory) as s:
         s.get_one(Ticket, typed).type = "求助"
     capsys.readouterr()
-    assert cmd_train(data, "text", "label", model_file, db_url=settings.db_url, config=SMALL) == 0
+    people = partial(read_decisions, settings.db_url)
+    assert cmd_train(data, "text", "label", model_file, decisions=people, config=SMALL) == 0
     out = capsys.readouterr().out
     assert "from tickets: 4 decisions, 4 of them corrections, 1 type examples" in out
 
@@ -200,7 +203,8 @@ def test_train_from_tickets_without_a_csv_starts_from_the_catalog(
         tid = _open(session_factory, catalog, text)
         _redispatch(session_factory, policy, catalog, tid, "fire_rescue", T0 + timedelta(hours=i))
     model_file = tmp_path / "router.joblib"
-    assert cmd_train(None, "text", "label", model_file, db_url=settings.db_url, config=SMALL) == 0
+    people = partial(read_decisions, settings.db_url)
+    assert cmd_train(None, "text", "label", model_file, decisions=people, config=SMALL) == 0
     assert "catalog keywords" in capsys.readouterr().out
     router = Router.load(model_file, catalog)
     assert router.classify("我们楼道里好多电动车在充电").departments[0].id == "fire_rescue"
@@ -212,7 +216,7 @@ def test_train_needs_some_data_and_a_readable_database(tmp_path: Path, capsys: p
     assert cmd_train(None, "text", "label", model_file) == 2
     assert "--csv" in capsys.readouterr().err
     empty = tmp_path / "empty.db"
-    assert cmd_train(None, "text", "label", model_file, db_url=f"sqlite:///{empty}") == 2
+    assert cmd_train(None, "text", "label", model_file, decisions=partial(read_decisions, f"sqlite:///{empty}")) == 2
     err = capsys.readouterr().err
     assert "cannot read tickets" in err and "Traceback" not in err
     assert not model_file.exists()

@@ -41,7 +41,7 @@ def mark_past_on_call(bind: sa.Connection, *, now: datetime) -> None:
     on_call = sa.exists().where(_events.c.ticket_id == _tickets.c.id, _events.c.kind == "closed_on_call")
     has_job = sa.exists().where(_jobs.c.ticket_id == _tickets.c.id)
     marked = sa.exists().where(_events.c.ticket_id == _tickets.c.id, _events.c.kind == "callback_not_due")
-    at = now.astimezone(UTC)  # as hotline.db.UtcDateTime stores it (SQLite keeps no zone)
+    at = now.astimezone(UTC)  # as foundation.db.UtcDateTime stores it (SQLite keeps no zone)
     past = sa.select(_tickets.c.id, sa.literal(at, sa.DateTime(timezone=True)), sa.literal(MARK_ACTOR),
                      sa.literal("callback_not_due"), sa.literal(MARK_REASON), sa.literal({"kind": "on_call"}, sa.JSON())
                      ).where(_tickets.c.status == "closed", on_call, ~has_job, ~marked)

@@ -1,9 +1,13 @@
-"""The notification a sweep raises and the protocol every notifier implements."""
+"""The notification a sweep raises, the port every notifier implements (notify/ holds the channels),
+and the fan-out that sends to several."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -31,3 +35,20 @@ class Notifier(Protocol):
 
 class NotifyFailed(Exception):
     pass
+
+
+class Fanout:
+    """Sends to every notifier; one failing does not stop the others. Returns the names that failed."""
+
+    def __init__(self, notifiers: list[Notifier]) -> None:
+        self.notifiers = notifiers
+
+    def send(self, notification: Notification) -> list[str]:
+        failed = []
+        for n in self.notifiers:
+            try:
+                n.send(notification)
+            except NotifyFailed as e:
+                log.warning("notifier %s failed: %s", n.name, e)
+                failed.append(n.name)
+        return failed

@@ -20,18 +20,18 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from agi.ami import AmiClient, AmiError
-from agi.masking import mask_number
 from callbacks import service
 from callbacks.models import AttemptResult
 from callbacks.outcomes import finish_attempt
 from callbacks.rules import CallbackRules, WorkflowDeps
-from hotline.db import transaction
-from hotline.settings import Settings
+from foundation.db import transaction, utcnow
+from foundation.masking import mask_number
+from foundation.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +50,6 @@ RECONCILE_EVERY_S = 10.0
 RECONNECT_MIN_S, RECONNECT_MAX_S = 0.5, 30.0  # AMI reconnect backoff, doubling after each failure
 
 Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def result_of(reason: int | None) -> AttemptResult:

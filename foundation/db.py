@@ -25,6 +25,11 @@ READ_ONLY = "hotline_read_only"  # execution option: see read_only()
 _SELECT_LIST = re.compile(r"^SELECT .*? FROM")
 
 
+
+def utcnow() -> datetime:
+    """Now, zone-aware in UTC: what every stored time is."""
+    return datetime.now(UTC)
+
 class Base(DeclarativeBase):
     """Declarative base shared by every domain's models (one schema, one migration history)."""
 

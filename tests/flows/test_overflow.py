@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from agi.errors import AgiHangup
-from console.overflow import promise_text, run_overflow
-from hotline.db import transaction
+from foundation.db import transaction
 from ivr_flows.intake import run_intake
+from ivr_flows.overflow import promise_text, run_overflow
 from ivr_flows.ports import CallServices
 from tests.flows.conftest import CALLER
 from tests.flows.fakes import QueueLeg, Step

@@ -15,15 +15,15 @@ from typing import Protocol
 from agi.errors import AgiHangup
 from console import missed
 from console.schemas import OverflowRequest
-from hotline import logs
-from hotline.db import transaction
+from foundation import logs
+from foundation.db import transaction, utcnow
 from ivr_flows.callstore import DB_UNAVAILABLE, CallStore
 from ivr_flows.dialogue import CallState, Dialogue
 from ivr_flows.intake import CALL_ID_VAR
 from ivr_flows.ports import CallServices, Channel
 from ivr_flows.replay import replay_file
 from tickets import service
-from tickets.models import CallOutcome, Ticket, new_id, utcnow
+from tickets.models import CallOutcome, Ticket, new_id
 from tickets.schemas import DepartmentCandidate
 
 log = logging.getLogger(__name__)

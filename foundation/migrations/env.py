@@ -1,11 +1,13 @@
-"""Alembic environment: the URL comes from the caller (hotline.migrate), never from a file."""
+"""Alembic environment: the URL comes from the caller (foundation.migrate), never from a file."""
 
 from __future__ import annotations
 
 from alembic import context
 
-import hotline.tables  # noqa: F401  (registers every package's tables on Base.metadata)
-from hotline.db import Base, make_engine
+from foundation.db import Base, make_engine
+
+# Base.metadata is the table registry. Upgrades need nothing from it; to autogenerate a revision, import
+# hotline.tables first (every package's tables), as tests/core/test_migrations.py does.
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or ""

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from agi.masking import mask_number
+from foundation.masking import mask_number
 
 LogFormat = Literal["text", "json"]
 
