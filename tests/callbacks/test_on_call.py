@@ -317,7 +317,7 @@ def test_concurrent_schedulers_make_one_job_per_on_call_ticket(
 def test_migration_spares_on_call_tickets_closed_before_it(
         session_factory: sessionmaker[Session], rules: CallbackRules, deps: WorkflowDeps,
         on_call_ticket: Callable[..., int]) -> None:
-    path = REPO / "hotline" / "migrations" / "versions" / "0009_callback_job_kind.py"
+    path = REPO / "foundation" / "migrations" / "versions" / "0009_callback_job_kind.py"
     spec = importlib.util.spec_from_file_location("migration_0009", path)
     assert spec is not None and spec.loader is not None
     migration = importlib.util.module_from_spec(spec)

@@ -36,7 +36,7 @@ def test_an_old_read_is_found_behind_thousands_of_newer_ones(session_factory: se
 
 def test_the_migration_links_the_reads_written_before_it(session_factory: sessionmaker[Session]) -> None:
     spec = importlib.util.spec_from_file_location(
-        "migration_0010", REPO / "hotline" / "migrations" / "versions" / "0010_read_audit_tickets.py")
+        "migration_0010", REPO / "foundation" / "migrations" / "versions" / "0010_read_audit_tickets.py")
     assert spec is not None and spec.loader is not None
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
